@@ -1,0 +1,16 @@
+/* sitegate-connector: connector state machines, transactions, availability, locks and relays.
+ * main.c wires the service; the decisions live in connector.c once they arrive. */
+#include "sitegate/service.h"
+
+int
+main(int argc, char **argv)
+{
+	struct sg_service svc;
+	int rc = sg_service_init(&svc, "connector", argc, argv);
+	if (rc == 0 && sg_service_use_poll_loop(&svc) < 0)
+		rc = SG_EXIT_FAILURE;
+	if (rc == 0)
+		rc = sg_service_run(&svc);
+	sg_service_fini(&svc);
+	return rc;
+}
