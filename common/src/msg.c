@@ -26,15 +26,10 @@
 
 /* msg.h's first comment holds "msg/" followed by "*.def", which -Wcomment
  * (part of -Wall) flags; silenced here until the header is fixed. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "sitegate/msg.h"
-#pragma GCC diagnostic pop
 
 /* Module-internal, defined in msg_json.c. */
-int msg__mp_check(const void *data, size_t len, size_t *used, char *why, size_t why_len);
-bool msg__utf8_valid(const char *s, size_t n);
-int msg__json_pack(const json_t *json, msgpack_packer *pk, int depth);
+#include "msg_internal.h"
 
 /* ---- The descriptor table ---- */
 

@@ -24,19 +24,14 @@
 
 /* msg.h's first comment holds "msg/" followed by "*.def", which -Wcomment
  * (part of -Wall) flags; silenced here until the header is fixed. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "sitegate/msg.h"
-#pragma GCC diagnostic pop
 
 /* msgpack-c's unpacker holds at most this many open containers
  * (MSGPACK_EMBED_STACK_SIZE); the check below applies the same limit. */
 #define MP_MAX_DEPTH 32
 
 /* Module-internal, shared with msg.c (declared there). */
-int msg__mp_check(const void *data, size_t len, size_t *used, char *why, size_t why_len);
-bool msg__utf8_valid(const char *s, size_t n);
-int msg__json_pack(const json_t *json, msgpack_packer *pk, int depth);
+#include "msg_internal.h"
 
 static void __attribute__((format(printf, 3, 4)))
 why_set(char *why, size_t why_len, const char *fmt, ...)

@@ -12,10 +12,7 @@
 #include <string.h>
 
 /* See msg.c: msg.h's first comment trips -Wcomment. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "sitegate/msg.h"
-#pragma GCC diagnostic pop
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,10 +15,7 @@
 #include <string.h>
 
 /* See msg.c: msg.h's first comment trips -Wcomment. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "sitegate/msg.h"
-#pragma GCC diagnostic pop
 
 /* Room for any message struct. */
 struct any_msg {
@@ -411,9 +408,9 @@ json_field_get(const void *m, const struct sg_field_desc *f)
 static void
 json_field(void **state)
 {
-	const struct sg_field_desc *f;
+	const struct sg_field_desc *f = NULL;
 	struct any_msg in = {0}, out;
-	enum sg_msg_id id;
+	enum sg_msg_id id = SG_MSG_NONE;
 	msgpack_sbuffer sb;
 	json_t *payload, *got, *deep, *cur;
 	char why[160];

@@ -3,6 +3,7 @@
  *   sitegatectl [-c FILE] [--json] [-v] status
  *   sitegatectl [-c FILE] [--json] [-v] monitor [PATTERN] [--count N]
  *   sitegatectl [-c FILE] [--json] [-v] ping SERVICE [--count N] [--timeout-ms MS]
+ *   sitegatectl [-c FILE] [-v] wait SERVICE... [--timeout-ms MS]
  *
  * Every command is one bus client on the poll loop. `status` waits for the
  * retained state through a marker message it sends itself: the broker delivers
@@ -39,6 +40,10 @@ struct ctl {
 	/* monitor */
 	const char *pattern;
 	long count, seen;
+	/* wait */
+	char **waiting;
+	int n_waiting;
+	uint64_t wait_timer;
 	/* ping */
 	const char *target;
 	long sent, answered;
@@ -391,6 +396,79 @@ bad:
 	return EXIT_USAGE;
 }
 
+/* ---- wait ------------------------------------------------------------------ */
+
+static void
+on_wait_status(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
+{
+	struct ctl *ctl = ud;
+	const struct sg_msg_svc_status *st = in->msg;
+	bool online = strcmp(st->state, "online") == 0;
+	int left = 0;
+	for (int i = 0; i < ctl->n_waiting; i++) {
+		if (strcmp(ctl->waiting[i] + 1, in->args->svc) == 0)
+			ctl->waiting[i][0] = online ? '+' : '-';
+		left += ctl->waiting[i][0] != '+';
+	}
+	if (left == 0)
+		sg_loop_stop(ctl->loop);
+}
+
+static int64_t
+on_wait_timeout(struct sg_loop *loop, void *ud)
+{
+	struct ctl *ctl = ud;
+	for (int i = 0; i < ctl->n_waiting; i++)
+		if (ctl->waiting[i][0] != '+')
+			fprintf(stderr, "sitegatectl: %s is not online\n", ctl->waiting[i] + 1);
+	ctl->exit_code = 1;
+	sg_loop_stop(loop);
+	return -1;
+}
+
+static void
+wait_synced(struct ctl *ctl)
+{
+}
+
+static int
+cmd_wait(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"timeout-ms", required_argument, NULL, 't'}, COMMON_LONG_OPTS, {NULL, 0, NULL, 0}};
+	int64_t timeout_ms = 30000;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "t:v", opts, NULL)) != -1) {
+		if (common_opt(ctl, c))
+			continue;
+		if (c != 't' || (timeout_ms = strtol(optarg, NULL, 10)) <= 0)
+			goto bad;
+	}
+	if (optind >= argc)
+		goto bad;
+	ctl->n_waiting = argc - optind;
+	ctl->waiting = calloc((size_t)ctl->n_waiting, sizeof(*ctl->waiting));
+	for (int i = 0; ctl->waiting && i < ctl->n_waiting; i++) {
+		/* "-name": not online yet; "+name": online */
+		size_t n = strlen(argv[optind + i]);
+		ctl->waiting[i] = malloc(n + 2);
+		if (!ctl->waiting[i])
+			return 1;
+		ctl->waiting[i][0] = '-';
+		memcpy(ctl->waiting[i] + 1, argv[optind + i], n + 1);
+	}
+	if (!ctl->waiting)
+		return 1;
+	on_synced = wait_synced;
+	sg_bus_subscribe(ctl->bus, SG_MSG_svc_status, on_wait_status, ctl);
+	ctl->wait_timer = sg_loop_timer_add(ctl->loop, timeout_ms, on_wait_timeout, ctl);
+	return 0;
+bad:
+	fprintf(stderr, "sitegatectl: wait SERVICE... [--timeout-ms MS>0]\n");
+	return EXIT_USAGE;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
@@ -406,6 +484,7 @@ static const struct {
     {"status", cmd_status},
     {"monitor", cmd_monitor},
     {"ping", cmd_ping},
+    {"wait", cmd_wait},
 };
 
 int
@@ -505,6 +584,9 @@ out:
 	sg_bus_loop_detach(ctl.att);
 	sg_bus_free(ctl.bus);
 	sg_loop_free(ctl.loop);
+	for (int i = 0; ctl.waiting && i < ctl.n_waiting; i++)
+		free(ctl.waiting[i]);
+	free(ctl.waiting);
 	json_decref(ctl.services);
 	json_decref(ctl.cps);
 	if (password) {

@@ -21,7 +21,8 @@ enum sg_log_level sg_log_level(void);
 int sg_log_level_parse(const char *name, enum sg_log_level *out);
 
 void sg_log(enum sg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sg_logv(enum sg_log_level level, const char *fmt, va_list ap);
+void sg_logv(enum sg_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #define sg_err(...)    sg_log(SG_LOG_ERR, __VA_ARGS__)
 #define sg_warn(...)   sg_log(SG_LOG_WARNING, __VA_ARGS__)

@@ -31,7 +31,8 @@ int sg_loop_set_events(struct sg_loop *loop, int fd, unsigned events);
 void sg_loop_unwatch(struct sg_loop *loop, int fd);
 
 /* Timer ids are > 0 and never reused while the loop lives; deleting an id that
- * already stopped is a no-op, so holders need not track expiry. */
+ * already stopped is a no-op, so holders need not track expiry. Returns 0 when
+ * out of memory. */
 uint64_t sg_loop_timer_add(struct sg_loop *loop, int64_t delay_ms, sg_timer_fn *fn, void *ud);
 void sg_loop_timer_del(struct sg_loop *loop, uint64_t id);
 

@@ -90,7 +90,10 @@ enum sg_msg_id {
 
 extern const struct sg_msg_desc sg_msgs[SG_MSG__COUNT];
 
-/* Appends the msgpack encoding of msg to out. Returns 0 or -ENOMEM. */
+/* Appends the msgpack encoding of msg to out. Returns 0, -ENOMEM, or -EINVAL
+ * (a STR field unterminated or not UTF-8, JSON nested too deep), leaving out
+ * as it was. A NULL optional JSON field is left out; a NULL required one is
+ * sent as nil. */
 int sg_msg_encode(enum sg_msg_id id, const void *msg, msgpack_sbuffer *out);
 /* Decodes into msg (zeroed first; JSON fields then belong to msg). On failure
  * returns -EBADMSG with the reason in why and leaves nothing to free. */
@@ -98,7 +101,8 @@ int sg_msg_decode(enum sg_msg_id id, const void *data, size_t len, void *msg, ch
                   size_t why_len);
 /* Releases the JSON fields and zeroes msg. Accepts NULL. */
 void sg_msg_clear(enum sg_msg_id id, void *msg);
-/* The message as a JSON object (for sitegatectl and the docs); NULL on ENOMEM. */
+/* The message as a JSON object (for sitegatectl and the docs); NULL on ENOMEM
+ * or a STR field that is not UTF-8. */
 json_t *sg_msg_to_json(enum sg_msg_id id, const void *msg);
 const struct sg_msg_desc *sg_msg_by_name(const char *name);
 

@@ -22,7 +22,8 @@ int sg_topic_format(const char *prefix, const char *tmpl, const struct sg_topic_
 /* Subscription pattern for the template: every placeholder becomes '+'. */
 int sg_topic_pattern(const char *prefix, const char *tmpl, char *buf, size_t len);
 /* Matches topic against prefix/template and extracts the placeholders.
- * Returns 0, or -ENOENT when it does not match (or a value does not fit). */
+ * Returns 0, -ENOENT when it does not match (or a value does not fit), or
+ * -EINVAL for an invalid template. */
 int sg_topic_parse(const char *prefix, const char *tmpl, const char *topic,
                    struct sg_topic_args *out);
 
