@@ -16,6 +16,7 @@
 #define METER  "meter"
 #define AUTH   "auth"
 #define SC     "smartcharge"
+#define MAINT  "maintenance"
 
 /* OCPP 1.6 Measurand, all 22 values. */
 #define MEASURANDS                                                                                 \
@@ -133,7 +134,7 @@ const struct sg_key_def sg_key_defs[] = {
     KEY_INT("WebSocketPingInterval", CORE, BRIDGE, 0, "60", 0, NOLIMIT),
 
     /* Firmware Management (errata v4.0) */
-    KEY_CSL("SupportedFileTransferProtocols", FW, BRIDGE, RO, FILE_PROTOCOLS, FILE_PROTOCOLS, NULL),
+    KEY_CSL("SupportedFileTransferProtocols", FW, MAINT, RO, FILE_PROTOCOLS, FILE_PROTOCOLS, NULL),
 
     /* 9.2 Local Auth List Management */
     KEY_BOOL("LocalAuthListEnabled", LOCAL, AUTH, 0, "false"),
@@ -182,7 +183,7 @@ const struct sg_key_def sg_key_defs[] = {
             SG_KEY_FMT_WS_SETTINGS, .def_from = SG_KEY_DEF_CSMS_URL),
     KEY_STR("OEM_NetState", VENDOR, BRIDGE, SG_KEYF_VENDOR | RO | SG_KEYF_VOLATILE, "{}", 2,
             SG_KEY_VALUE_MAX, SG_KEY_FMT_JSON_OBJECT),
-    KEY_INT("GetFirmwareUpgradePercentages", VENDOR, BRIDGE, SG_KEYF_VENDOR | RO | SG_KEYF_VOLATILE,
+    KEY_INT("GetFirmwareUpgradePercentages", VENDOR, MAINT, SG_KEYF_VENDOR | RO | SG_KEYF_VOLATILE,
             "0", 0, 100),
 };
 

@@ -12,7 +12,8 @@
 
 #include "sitegate/ocpp_keys.h"
 
-static const char *const owners[] = {"ocpp-bridge", "connector", "meter", "auth", "smartcharge"};
+static const char *const owners[] = {"ocpp-bridge", "connector", "meter",
+                                     "auth",        "smartcharge", "maintenance"};
 
 static const struct sg_key_def *
 must_find(const char *name)
@@ -93,11 +94,11 @@ owners_match_the_design(void **state)
 	    {"ocpp-bridge",
 	     "HeartbeatInterval GetConfigurationMaxKeys ResetRetries TransactionMessageAttempts "
 	     "TransactionMessageRetryInterval WebSocketPingInterval SupportedFeatureProfiles "
-	     "SupportedFeatureProfilesMaxLength SupportedFileTransferProtocols AuthorizationKey "
+	     "SupportedFeatureProfilesMaxLength AuthorizationKey "
 	     "SecurityProfile CpoName CertificateStoreMaxLength CertificateSignedMaxChainSize "
 	     "AdditionalRootCertificateCheck VendorChargeBoxId VendorChargePointName "
-	     "UrlHasServerToken VendorWebsocketSettings OEM_NetState "
-	     "GetFirmwareUpgradePercentages"},
+	     "UrlHasServerToken VendorWebsocketSettings OEM_NetState"},
+	    {"maintenance", "SupportedFileTransferProtocols GetFirmwareUpgradePercentages"},
 	    {"connector", "ConnectionTimeOut MinimumStatusDuration NumberOfConnectors "
 	                  "StopTransactionOnEVSideDisconnect UnlockConnectorOnEVSideDisconnect "
 	                  "ConnectorPhaseRotation ConnectorPhaseRotationMaxLength LightIntensity "

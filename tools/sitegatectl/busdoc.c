@@ -19,7 +19,7 @@
 
 /* What "*" stands for: every program built on sg_service. */
 static const char *const services[] = {
-    "ocpp-bridge", "connector", "meter", "auth", "smartcharge", "meter-logger",
+    "ocpp-bridge", "connector", "meter", "auth", "smartcharge", "maintenance", "meter-logger",
 };
 #define N_SERVICES (sizeof(services) / sizeof(services[0]))
 

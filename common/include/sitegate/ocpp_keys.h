@@ -83,7 +83,7 @@ enum {
 struct sg_key_def {
 	const char *name;
 	enum sg_key_profile profile;
-	const char *owner; /* "ocpp-bridge", "connector", "meter", "auth" or "smartcharge" */
+	const char *owner; /* "ocpp-bridge", "connector", "meter", "auth", "smartcharge", "maintenance" */
 	enum sg_key_type type;
 	unsigned flags;  /* SG_KEYF_* */
 	const char *def; /* the default; NULL: no value until written (AuthorizationKey) */
