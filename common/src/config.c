@@ -31,6 +31,9 @@
 #define CONF_ENUM(st, field, dflt, list, text)                                                     \
 	.name = #field, .type = SG_CONF_ENUM, .offset = offsetof(st, field),                       \
 	.size = FIELD_SIZE(st, field), .def = dflt, .choices = list, .doc = text
+#define CONF_BOOL(st, field, dflt, text)                                                           \
+	.name = #field, .type = SG_CONF_BOOL, .offset = offsetof(st, field),                       \
+	.size = FIELD_SIZE(st, field), .def = dflt, .doc = text
 
 static const char *const log_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 static const char *const drivers[] = {"sim", "gpiod", NULL};
@@ -74,6 +77,34 @@ static const struct sg_conf_desc csms_table[] = {
                  "CA certificates that verify a wss:// Central System")},
 };
 
+static const struct sg_conf_desc maintenance_table[] = {
+    {CONF_STRING(struct sg_maintenance_conf, install_hook,
+                 "/usr/local/libexec/sitegate/install-firmware",
+                 "program run with the downloaded firmware file and the charge point id; exit "
+                 "0 = Installed, else InstallationFailed")},
+    {CONF_INT(struct sg_maintenance_conf, install_timeout_s, "900", 10, 86400,
+              "the install hook is killed (InstallationFailed) after this many seconds")},
+    {CONF_STRING(struct sg_maintenance_conf, download_dir, "",
+                 "where firmware images are downloaded; \"\" = <state_dir>/maintenance/download")},
+    {CONF_INT(struct sg_maintenance_conf, firmware_max_mb, "256", 1, 4096,
+              "a larger firmware image fails the download")},
+    {CONF_STRING(struct sg_maintenance_conf, log_dir, "/var/log/sitegate",
+                 "log files GetDiagnostics collects (the tree below, by mtime); \"\" = none")},
+    {CONF_INT(struct sg_maintenance_conf, diagnostics_max_kb, "10240", 64, 1048576,
+              "size cap of the files in a diagnostics archive, before compression, KiB")},
+    {CONF_INT(struct sg_maintenance_conf, transfer_timeout_s, "1800", 10, 86400,
+              "one download or upload attempt fails after this many seconds")},
+    {CONF_INT(struct sg_maintenance_conf, retries, "3", 0, 100,
+              "retries of a download or upload when the Central System names none")},
+    {CONF_INT(struct sg_maintenance_conf, retry_interval_s, "60", 1, 86400,
+              "seconds between attempts when the Central System names no retryInterval")},
+};
+
+static const struct sg_conf_desc auth_table[] = {
+    {CONF_INT(struct sg_auth_conf, cache_max_entries, "1000", 1, 1000000,
+              "authorization cache entries per charge point; the least recently used go first")},
+};
+
 static const struct sg_conf_desc cp_table[] = {
     {CONF_STRING(struct sg_cp_conf, id, NULL,
                  "charge point identity: printable ASCII without space, '/', '+', '#'"),
@@ -113,19 +144,51 @@ static const struct sg_conf_desc connector_table[] = {
     {CONF_INT(struct sg_connector_conf, phases, "3", 1, 3, "phases wired to the connector")},
 };
 
+/* connectors.[].gpio: the lines of a connector with driver "gpiod", by name. */
+static const struct sg_conf_desc gpio_table[] = {
+    {CONF_STRING(struct sg_gpio_conf, chip, "gpiochip0",
+                 "GPIO chip: name, number, path or label (gpiod_chip_open_lookup)")},
+    {CONF_STRING(struct sg_gpio_conf, contactor, "",
+                 "output line closing the power contactor; required with driver gpiod")},
+    {CONF_STRING(struct sg_gpio_conf, contactor_feedback, "",
+                 "input line of the contactor's auxiliary contact; \"\" = none")},
+    {CONF_STRING(struct sg_gpio_conf, lock, "", "output line engaging the cable lock; \"\" = none")},
+    {CONF_STRING(struct sg_gpio_conf, lock_feedback, "",
+                 "input line reporting the lock engaged; \"\" = none")},
+    {CONF_STRING(struct sg_gpio_conf, plug, "",
+                 "input line: an EV is connected (pilot state B, C or D); required with driver "
+                 "gpiod")},
+    {CONF_STRING(struct sg_gpio_conf, ev_charge, "",
+                 "input line: the EV requests energy (pilot state C or D); \"\" = always")},
+    {CONF_STRING(struct sg_gpio_conf, pilot_error, "",
+                 "input line: pilot error (state E or F); \"\" = none")},
+    {CONF_STRING(struct sg_gpio_conf, cable, "",
+                 "input line: a cable is in the socket (proximity); \"\" = follow plug")},
+    {CONF_STRING(struct sg_gpio_conf, led, "", "output line of the status light; \"\" = none")},
+    {CONF_BOOL(struct sg_gpio_conf, active_low, "false", "every line of the connector is active low")},
+    {CONF_INT(struct sg_gpio_conf, feedback_timeout_ms, "200", 10, 5000,
+              "a feedback input must follow its output within this many ms, else "
+              "PowerSwitchFailure or ConnectorLockFailure")},
+};
+
 const struct sg_conf_group sg_conf_groups[] = {
     {"", root_table, ARRAY_SIZE(root_table)},
     {"broker", broker_table, ARRAY_SIZE(broker_table)},
     {"site", site_table, ARRAY_SIZE(site_table)},
     {"csms", csms_table, ARRAY_SIZE(csms_table)},
+    {"maintenance", maintenance_table, ARRAY_SIZE(maintenance_table)},
+    {"auth", auth_table, ARRAY_SIZE(auth_table)},
     {"charge_points.[]", cp_table, ARRAY_SIZE(cp_table)},
     {"charge_points.[].connectors.[]", connector_table, ARRAY_SIZE(connector_table)},
+    {"charge_points.[].connectors.[].gpio", gpio_table, ARRAY_SIZE(gpio_table)},
 };
 const size_t sg_conf_n_groups = ARRAY_SIZE(sg_conf_groups);
 
 /* Aggregates read by sg_config_load() itself, next to a table's settings. */
-static const char *const root_aggregates[] = {"broker", "site", "csms", "charge_points", NULL};
+static const char *const root_aggregates[] = {"broker",      "site", "csms", "charge_points",
+                                              "maintenance", "auth", NULL};
 static const char *const cp_aggregates[] = {"connectors", NULL};
+static const char *const connector_aggregates[] = {"gpio", NULL};
 
 /* An integer literal that libconfig 1.5 accepted but wrapped: it parses a
  * decimal literal with atoi() and a hex one with strtoul(), so "port =
@@ -843,6 +906,30 @@ check_list(const struct reader *r, const config_setting_t *parent, const config_
 	return n;
 }
 
+/* The optional gpio group of connector c (group e at path): how its lines fit
+ * together is checked only when the driver is gpiod. */
+static int
+read_gpio(const struct reader *r, struct sg_connector_conf *c, const config_setting_t *e,
+          const char *path)
+{
+	const config_setting_t *g = config_setting_get_member(e, "gpio");
+	const struct sg_gpio_conf *io = &c->gpio;
+	char gpath[160];
+	int rc;
+
+	snprintf(gpath, sizeof(gpath), "%s.gpio", path);
+	rc = read_group(r, g, gpath, gpio_table, ARRAY_SIZE(gpio_table), &c->gpio, NULL);
+	/* Which lines the driver needs is checked by sitegate-connector when it
+	 * opens them (exit 78, naming the setting). */
+	if (rc < 0 || g == NULL || strcmp(c->driver, "gpiod") != 0)
+		return rc;
+	if (io->lock_feedback[0] != '\0' && io->lock[0] == '\0')
+		return fail_member(r, g, gpath, "lock_feedback", "needs a lock line");
+	if (io->lock[0] != '\0' && strcmp(c->cable, "fixed") == 0)
+		return fail_member(r, g, gpath, "lock", "a fixed cable has no lock (cable = \"fixed\")");
+	return 0;
+}
+
 static int
 read_connectors(const struct reader *r, struct sg_cp_conf *cp, const config_setting_t *g,
                 const char *cp_path)
@@ -860,7 +947,11 @@ read_connectors(const struct reader *r, struct sg_cp_conf *cp, const config_sett
 		int rc;
 
 		snprintf(path, sizeof(path), "%s.connectors.[%d]", cp_path, j);
-		rc = read_group(r, e, path, connector_table, ARRAY_SIZE(connector_table), c, NULL);
+		rc = read_group(r, e, path, connector_table, ARRAY_SIZE(connector_table), c,
+		                connector_aggregates);
+		if (rc < 0)
+			return rc;
+		rc = read_gpio(r, c, e, path);
 		if (rc < 0)
 			return rc;
 		if (c->id != j + 1)
@@ -934,6 +1025,13 @@ validate(struct reader *r, struct sg_config *conf)
 	if (rc < 0)
 		return rc;
 	rc = read_section(r, root, "csms", csms_table, ARRAY_SIZE(csms_table), &conf->csms);
+	if (rc < 0)
+		return rc;
+	rc = read_section(r, root, "maintenance", maintenance_table, ARRAY_SIZE(maintenance_table),
+	                  &conf->maintenance);
+	if (rc < 0)
+		return rc;
+	rc = read_section(r, root, "auth", auth_table, ARRAY_SIZE(auth_table), &conf->auth);
 	if (rc < 0)
 		return rc;
 	rc = check_globals(r, conf, root);
@@ -1133,6 +1231,9 @@ sg_config_dump(const struct sg_config *conf, FILE *out)
 	dump_section(out, "broker", broker_table, ARRAY_SIZE(broker_table), &conf->broker);
 	dump_section(out, "site", site_table, ARRAY_SIZE(site_table), &conf->site);
 	dump_section(out, "csms", csms_table, ARRAY_SIZE(csms_table), &conf->csms);
+	dump_section(out, "maintenance", maintenance_table, ARRAY_SIZE(maintenance_table),
+	             &conf->maintenance);
+	dump_section(out, "auth", auth_table, ARRAY_SIZE(auth_table), &conf->auth);
 	fputs("charge_points = (\n", out);
 	for (int i = 0; i < conf->n_cps; i++) {
 		const struct sg_cp_conf *cp = &conf->cps[i];
@@ -1144,6 +1245,10 @@ sg_config_dump(const struct sg_config *conf, FILE *out)
 			fputs("\t\t\t{\n", out);
 			dump_table(out, connector_table, ARRAY_SIZE(connector_table),
 			           &cp->connectors[j], 4);
+			fputs("\t\t\t\tgpio = {\n", out);
+			dump_table(out, gpio_table, ARRAY_SIZE(gpio_table), &cp->connectors[j].gpio,
+			           5);
+			fputs("\t\t\t\t};\n", out);
 			fprintf(out, "\t\t\t}%s\n", j + 1 < cp->n_connectors ? "," : "");
 		}
 		fputs("\t\t);\n", out);

@@ -66,7 +66,8 @@ struct cp {
 	struct bridge *br;
 	int index;
 	const struct sg_cp_conf *conf;
-	char id[64]; /* the identity used to connect (VendorChargePointName may change it) */
+	char id[64];   /* the identity used to connect (VendorChargePointName may change it) */
+	char url[512]; /* the URL dialled last, without credentials (cp_state) */
 
 	struct rpc *rpc;
 	struct lws *wsi;
@@ -82,7 +83,8 @@ struct cp {
 	bool ping_due;
 	int64_t tx_in_flight; /* queue seq of the transaction message sent, 0: none */
 	int64_t tx_ref_in_flight;
-	const char *tx_action; /* static string from txqueue */
+	int64_t tx_id_in_flight; /* the transactionId it was sent with (0: StartTransaction) */
+	const char *tx_action;   /* static string from txqueue */
 	int64_t wake_at;
 	lws_sorted_usec_list_t sul;
 
@@ -133,6 +135,10 @@ void ws_dial(struct cp *cp);
 int ws_send(struct cp *cp, const char *text, size_t len);
 void ws_close(struct cp *cp, const char *why);
 void ws_schedule_dial(struct cp *cp, bool after_failure);
+/* Whether the charge point can connect with security profile `profile` and
+ * VendorWebsocketSettings `vendor` (NULL: the current ones): 0, or -EINVAL
+ * with the reason in why. */
+int ws_target_check(struct cp *cp, int profile, const char *vendor, char *why, size_t why_len);
 void bridge_tls_vhosts_free(struct bridge *br);
 
 /* cp.c */

@@ -151,11 +151,13 @@ cp_publish_state(struct cp *cp)
 	snprintf(st.connection, sizeof(st.connection), "%s", link_names[cp->link]);
 	snprintf(st.registration, sizeof(st.registration), "%s",
 	         cp->link == LINK_OPEN ? reg_names[cp->reg] : "");
+	snprintf(st.url, sizeof(st.url), "%s", cp->url);
 	const struct sg_msg_cp_state *o = &cp->published;
 	if (o->since && !strcmp(o->connection, st.connection) &&
-	    !strcmp(o->registration, st.registration) && o->queue_depth == st.queue_depth &&
-	    o->queue_oldest_age == st.queue_oldest_age && o->queue_drops == st.queue_drops &&
-	    o->reconnects == st.reconnects && o->clock_trusted == st.clock_trusted)
+	    !strcmp(o->registration, st.registration) && !strcmp(o->url, st.url) &&
+	    o->queue_depth == st.queue_depth && o->queue_oldest_age == st.queue_oldest_age &&
+	    o->queue_drops == st.queue_drops && o->reconnects == st.reconnects &&
+	    o->clock_trusted == st.clock_trusted)
 		return;
 	struct sg_topic_args a = {0};
 	snprintf(a.cp, sizeof(a.cp), "%s", cp->conf->id);
@@ -170,7 +172,10 @@ publish_tx_result(struct cp *cp, int64_t tx_ref, const char *action, const json_
 	struct bridge *br = bridge_of(cp);
 	struct sg_msg_ocpp_tx_result r = {.tx_ref = tx_ref, .dropped = dropped};
 	snprintf(r.action, sizeof(r.action), "%s", action);
-	txq_transaction_id(br->txq, cp->conf->id, tx_ref, &r.transaction_id);
+	/* An acked or dropped StopTransaction has closed its transaction in the
+	 * queue: then the transactionId is the one it was sent with. */
+	if (txq_transaction_id(br->txq, cp->conf->id, tx_ref, &r.transaction_id) < 0)
+		r.transaction_id = cp->tx_id_in_flight;
 	json_t *tid = json_object_get(payload, "transactionId");
 	if (json_is_integer(tid))
 		r.transaction_id = json_integer_value(tid);
@@ -178,6 +183,18 @@ publish_tx_result(struct cp *cp, int64_t tx_ref, const char *action, const json_
 	struct sg_topic_args a = {0};
 	snprintf(a.cp, sizeof(a.cp), "%s", cp->conf->id);
 	sg_bus_publish(br->svc.bus, SG_MSG_ocpp_tx_result, &r, &a);
+}
+
+/* One failed attempt of the queued message seq: 1 when it was the last and the
+ * message is dropped. TransactionMessageAttempts 0 means no retries: one
+ * attempt (txq_fail refuses less than one, which would retry at once forever). */
+static int
+fail_tx(struct cp *cp, int64_t seq)
+{
+	int64_t attempts = key_int(cp, "TransactionMessageAttempts");
+	return txq_fail(bridge_of(cp)->txq, seq, sg_time_wall_ms(),
+	                attempts < 1 ? 1 : (int)attempts,
+	                (int)key_int(cp, "TransactionMessageRetryInterval"));
 }
 
 /* ---- what we send --------------------------------------------------------- */
@@ -259,6 +276,7 @@ deliver_queue(struct cp *cp, int64_t now, int64_t *next)
 	cp->tx_in_flight = m.seq;
 	cp->tx_ref_in_flight = m.tx_ref;
 	cp->tx_action = m.action;
+	cp->tx_id_in_flight = json_integer_value(json_object_get(m.payload, "transactionId"));
 	rc = rpc_call(cp->rpc, m.action, m.payload, &tag_tx, BRIDGE_CALL_TIMEOUT_MS, now);
 	if (rc < 0) {
 		/* Our own message breaks the schema: retrying cannot help, so let the
@@ -266,8 +284,7 @@ deliver_queue(struct cp *cp, int64_t now, int64_t *next)
 		sg_err("%s: queued %s #%lld cannot be sent: %s", cp->conf->id, m.action,
 		       (long long)m.seq, strerror(-rc));
 		cp->tx_in_flight = 0;
-		if (txq_fail(br->txq, m.seq, wall, (int)key_int(cp, "TransactionMessageAttempts"),
-		             (int)key_int(cp, "TransactionMessageRetryInterval")) == 1)
+		if (fail_tx(cp, m.seq) == 1)
 			publish_tx_result(cp, m.tx_ref, m.action, NULL, true);
 	}
 }
@@ -478,9 +495,7 @@ on_result(void *ud, void *tag, const char *action, json_t *payload)
 		cp->tx_in_flight = 0;
 		if (txq_ack(br->txq, seq, payload) < 0) {
 			/* e.g. a StartTransaction.conf without a usable transactionId */
-			if (txq_fail(br->txq, seq, sg_time_wall_ms(),
-			             (int)key_int(cp, "TransactionMessageAttempts"),
-			             (int)key_int(cp, "TransactionMessageRetryInterval")) == 1)
+			if (fail_tx(cp, seq) == 1)
 				publish_tx_result(cp, cp->tx_ref_in_flight, cp->tx_action, NULL,
 				                  true);
 		} else {
@@ -515,10 +530,7 @@ on_error(void *ud, void *tag, const char *action, enum rpc_failure kind, const c
 		int64_t seq = cp->tx_in_flight;
 		cp->tx_in_flight = 0;
 		/* Time offline consumes no attempt: only a refusal or a timeout does. */
-		if (kind != RPC_OFFLINE &&
-		    txq_fail(bridge_of(cp)->txq, seq, sg_time_wall_ms(),
-		             (int)key_int(cp, "TransactionMessageAttempts"),
-		             (int)key_int(cp, "TransactionMessageRetryInterval")) == 1)
+		if (kind != RPC_OFFLINE && fail_tx(cp, seq) == 1)
 			publish_tx_result(cp, cp->tx_ref_in_flight, cp->tx_action, NULL, true);
 	} else if (is_conn_tag(cp, tag)) {
 		struct cp_conn *c = tag;

@@ -85,27 +85,29 @@ adopt_signals(struct lws_vhost *vh)
 }
 
 /* Lowering the security profile through OCPP is refused (Security Whitepaper);
- * a profile the connection cannot use is refused too. */
+ * a profile the connection cannot use is refused too, and so are connection
+ * settings the profile in effect cannot use: either would leave the charge
+ * point unable to connect. */
 static int
 check_key(struct sg_keys *keys, const char *cpid, const struct sg_key_def *def, const char *value,
           char *why, size_t why_len, void *ud)
 {
 	struct cp *cp = bridge_cp(ud, cpid);
-	if (!cp || strcasecmp(def->name, "SecurityProfile") != 0)
+	if (!cp)
+		return 0;
+	long have = (long)sg_keys_get_int(keys, cpid, "SecurityProfile");
+	if (strcasecmp(def->name, "VendorWebsocketSettings") == 0)
+		return ws_target_check(cp, (int)have, value, why, why_len);
+	if (strcasecmp(def->name, "SecurityProfile") != 0)
 		return 0;
 	long want = strtol(value, NULL, 10);
-	long have = (long)sg_keys_get_int(keys, cpid, "SecurityProfile");
 	if (want < have) {
 		snprintf(why, why_len, "lowering the security profile from %ld is not allowed",
 		         have);
 		return -EPERM;
 	}
-	const char *url = cp->conf->csms_url[0] ? cp->conf->csms_url : bridge.svc.conf.csms.url;
-	if (want >= 2 && strncmp(url, "wss://", 6) != 0 &&
-	    !*sg_keys_get(keys, cpid, "VendorWebsocketSettings")) {
-		snprintf(why, why_len, "profile %ld needs a wss:// Central System address", want);
+	if (ws_target_check(cp, (int)want, NULL, why, why_len) < 0)
 		return -EINVAL;
-	}
 	if (want == 3 && (!cp->conf->client_cert[0] || !cp->conf->client_key[0])) {
 		snprintf(why, why_len, "profile 3 needs a client certificate");
 		return -EINVAL;

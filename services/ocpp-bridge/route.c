@@ -46,8 +46,9 @@ struct pending_call {
 struct cp *
 bridge_cp(struct bridge *br, const char *id)
 {
+	/* conf is NULL until cp_init(): keys are seeded before (main.c) */
 	for (int i = 0; i < br->n_cps; i++)
-		if (strcmp(br->cps[i].conf->id, id) == 0)
+		if (br->cps[i].conf && strcmp(br->cps[i].conf->id, id) == 0)
 			return &br->cps[i];
 	return NULL;
 }
@@ -116,6 +117,24 @@ find_key(struct cp *cp, const char *name)
 	return NULL;
 }
 
+/* The value GetConfiguration shows. The bridge's own keys come from its key
+ * store: the bus echo of a change it just made (ChangeConfiguration, the
+ * interval of BootNotification.conf) may still be on its way. Keys whose shown
+ * form differs from the value in effect (a restart pending, a password masked)
+ * keep the published form. */
+static const char *
+shown_value(struct cp *cp, const struct cp_key_entry *e)
+{
+	const struct sg_key_def *d = sg_key_find(e->name);
+	if (d && !strcmp(d->owner, "ocpp-bridge") && !strcmp(e->svc, "ocpp-bridge") &&
+	    !(d->flags & (SG_KEYF_REBOOT | SG_KEYF_REDACT | SG_KEYF_SECRET))) {
+		const char *v = sg_keys_get(cp->br->keys, cp->conf->id, d->name);
+		if (v)
+			return v;
+	}
+	return e->value;
+}
+
 static json_t *
 key_json(const char *name, bool readonly, const char *value)
 {
@@ -145,8 +164,8 @@ get_configuration(struct cp *cp, const char *unique_id, json_t *payload)
 			const struct cp_key_entry *e = find_key(cp, name);
 			const struct sg_key_def *d = sg_key_find(name);
 			if (e)
-				json_array_append_new(known,
-				                      key_json(e->name, e->readonly, e->value));
+				json_array_append_new(
+				    known, key_json(e->name, e->readonly, shown_value(cp, e)));
 			else if (d && (d->flags & SG_KEYF_SECRET) &&
 			         !strcmp(d->owner, "ocpp-bridge"))
 				/* write-only: it exists, its value is never shown */
@@ -158,9 +177,9 @@ get_configuration(struct cp *cp, const char *unique_id, json_t *payload)
 		/* Everything but vendor keys, which are listed only when named. */
 		for (size_t i = 0; i < cp->n_keys; i++)
 			if (!cp->keys[i].vendor)
-				json_array_append_new(known, key_json(cp->keys[i].name,
-				                                      cp->keys[i].readonly,
-				                                      cp->keys[i].value));
+				json_array_append_new(
+				    known, key_json(cp->keys[i].name, cp->keys[i].readonly,
+				                    shown_value(cp, &cp->keys[i])));
 	}
 	json_t *reply = json_object();
 	if (json_array_size(known))
@@ -202,8 +221,11 @@ change_configuration(struct cp *cp, const char *unique_id, json_t *payload)
 		return;
 	}
 	/* Another service's key: it validates and stores it. A key whose service
-	 * does not run here is not supported. */
-	if (!find_key(cp, d->name)) {
+	 * does not run here is not supported: never published, or its owner is
+	 * known to have stopped (its retained cfg_key outlives it). */
+	const struct cp_key_entry *e = find_key(cp, d->name);
+	const struct seen_service *owner = e ? find_service(br, e->svc) : NULL;
+	if (!e || (owner && !owner->online)) {
 		reply_status(cp, unique_id, "NotSupported");
 		return;
 	}

@@ -126,15 +126,17 @@ parse_vendor_settings(const char *v, struct target *t)
 	return 0;
 }
 
+/* The target for security profile `profile` and VendorWebsocketSettings
+ * `vendor`: 0, or -EINVAL with the reason in why. */
 static int
-make_target(struct cp *cp, struct target *t)
+build_target(struct cp *cp, struct target *t, int profile, const char *vendor, char *why,
+             size_t why_len)
 {
 	struct bridge *br = cp->br;
 	memset(t, 0, sizeof(*t));
-	const char *vendor = key(cp, "VendorWebsocketSettings");
 	const char *url = cp->conf->csms_url[0] ? cp->conf->csms_url : br->svc.conf.csms.url;
 	if (*vendor ? parse_vendor_settings(vendor, t) : parse_url(url, t)) {
-		sg_err("%s: cannot use the Central System address, not connecting", cp->conf->id);
+		snprintf(why, why_len, "cannot use the Central System address");
 		return -EINVAL;
 	}
 	/* <url>/<id>, unless the URL already holds what the server needs. */
@@ -143,24 +145,46 @@ make_target(struct cp *cp, struct target *t)
 		snprintf(t->path + n, sizeof(t->path) - n, "%s%s",
 		         n && t->path[n - 1] == '/' ? "" : "/", cp->id);
 	}
-	t->profile = (int)sg_keys_get_int(br->keys, cp->conf->id, "SecurityProfile");
+	t->profile = profile;
 	if (t->profile >= 2 && !t->tls) {
-		sg_err("%s: security profile %d needs a wss:// address, not connecting",
-		       cp->conf->id, t->profile);
+		snprintf(why, why_len, "security profile %d needs a wss:// address", t->profile);
 		return -EINVAL;
 	}
 	if ((t->profile == 1 || t->profile == 2) && !t->basic) {
 		snprintf(t->user, sizeof(t->user), "%s", cp->id);
 		int n = hex_decode(key(cp, "AuthorizationKey"), t->password, sizeof(t->password));
 		if (n <= 0) {
-			sg_err("%s: security profile %d needs an AuthorizationKey, not connecting",
-			       cp->conf->id, t->profile);
+			snprintf(why, why_len, "security profile %d needs an AuthorizationKey",
+			         t->profile);
 			return -EINVAL;
 		}
 		t->password_len = (size_t)n;
 		t->basic = true;
 	}
 	return 0;
+}
+
+static int
+make_target(struct cp *cp, struct target *t)
+{
+	char why[96];
+	int profile = (int)sg_keys_get_int(cp->br->keys, cp->conf->id, "SecurityProfile");
+	if (build_target(cp, t, profile, key(cp, "VendorWebsocketSettings"), why, sizeof(why)) <
+	    0) {
+		sg_err("%s: %s, not connecting", cp->conf->id, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+ws_target_check(struct cp *cp, int profile, const char *vendor, char *why, size_t why_len)
+{
+	struct target t;
+	int rc = build_target(cp, &t, profile, vendor ? vendor : key(cp, "VendorWebsocketSettings"),
+	                      why, why_len);
+	explicit_bzero(t.password, sizeof(t.password));
+	return rc;
 }
 
 static struct lws_vhost *
@@ -268,8 +292,10 @@ ws_dial(struct cp *cp)
 	    .userdata = cp,
 	    .pwsi = &cp->wsi,
 	};
-	sg_info("%s: connecting to %s://%s:%d%s (security profile %d)", cp->conf->id,
-	        t.tls ? "wss" : "ws", t.host, t.port, t.path, t.profile);
+	if (snprintf(cp->url, sizeof(cp->url), "%s://%s:%d%s", t.tls ? "wss" : "ws", t.host, t.port,
+	             t.path) >= (int)sizeof(cp->url))
+		strcpy(cp->url + sizeof(cp->url) - 4, "..."); /* for display only */
+	sg_info("%s: connecting to %s (security profile %d)", cp->conf->id, cp->url, t.profile);
 	cp->link = LINK_CONNECTING;
 	cp->closing = false;
 	cp_publish_state(cp);

@@ -20,6 +20,12 @@
  * OCPP-J message). Waits look at frames received before they started too,
  * unless given {after: index}; csms.mark() and csms.cursor() give positions
  * for waiting on "the next" frame.
+ *
+ * Besides the frames: csms.refusals (upgrades refused: bad credentials, no
+ * ocpp1.6), csms.tlsErrors (TLS handshakes that failed), csms.pings (WebSocket
+ * pings from charge points), each with a wait; csms.freeze(cp) stops reading a
+ * connection (a dead link: no pongs, no frames), csms.stopPongs(cp) keeps it
+ * alive but unanswered to pings.
  */
 const http = require('node:http');
 const https = require('node:https');
@@ -126,9 +132,10 @@ function passwordChecker(auth) {
 /**
  * Starts the CSMS. Options:
  *  - port (0: a free one), host ('127.0.0.1')
- *  - auth: ({identity, password, clientCert, handshake}) => bool | Promise<bool>,
+ *  - auth: ({identity, password, passwordBytes, clientCert, handshake}) => bool | Promise<bool>,
  *    or {passwords: {CP1: 'secret'}}; a false answer rejects the upgrade with 401.
- *    password is the Basic-auth password as a string (null when none was sent).
+ *    password is the Basic-auth password as a string (null when none was sent);
+ *    passwordBytes the same as a Buffer (binary keys).
  *  - tls: {key, cert, ca, requestCert, rejectUnauthorized}: serve wss over a node
  *    https server (security profiles 2 and 3); url becomes wss://localhost:PORT/ocpp.
  *  - log: function receiving one human-readable line per frame and per connect/disconnect.
@@ -143,6 +150,9 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 	const traffic = [];
 	const validationFailures = []; /* strict-mode rejections: {ts, cp, dir, action, isCall, error} */
 	const events = []; /* {index, ts, cp, type: 'connect'|'disconnect', info, code, reason} */
+	const refusals = []; /* {index, ts, cp, status, reason, password, clientCert, path}: upgrades refused */
+	const tlsErrors = []; /* {index, ts, code, message}: TLS handshakes that failed */
+	const pings = []; /* {index, ts, cp}: WebSocket pings received from charge points */
 	const clients = new Map(); /* cp -> RPCServerClient (the current connection) */
 	const connectionInfo = new Map(); /* cp -> info of the current or last connection */
 	const callActions = new Map(); /* `${cp}\0${dir of the CALL}\0${id}` -> action */
@@ -162,26 +172,29 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 	server.auth(async (accept, reject, handshake) => {
 		const { identity, protocols, request } = handshake;
 		const password = handshake.password === undefined ? null : handshake.password.toString('utf8');
+		const passwordBytes = handshake.password === undefined ? null : Buffer.from(handshake.password);
 		const clientCert = peerCertificate(request.socket);
 		if (!protocols.has(PROTOCOL)) {
 			if (say) say(`${clock(Date.now())} ${identity} rejected: no ${PROTOCOL} subprotocol offered`);
+			recordRefusal(identity, 400, 'no ocpp1.6 subprotocol', { password, passwordBytes, clientCert, path: request.url });
 			reject(400, `Subprotocol ${PROTOCOL} required`);
 			return;
 		}
 		if (checkAuth) {
 			let ok = false;
 			try {
-				ok = await checkAuth({ identity, password, clientCert, handshake });
+				ok = await checkAuth({ identity, password, passwordBytes, clientCert, handshake });
 			} catch {
 				ok = false;
 			}
 			if (!ok) {
 				if (say) say(`${clock(Date.now())} ${identity} rejected: bad credentials`);
+				recordRefusal(identity, 401, 'bad credentials', { password, passwordBytes, clientCert, path: request.url });
 				reject(401, 'Unauthorized');
 				return;
 			}
 		}
-		accept({ password, clientCert, remoteAddress: handshake.remoteAddress }, PROTOCOL);
+		accept({ password, passwordBytes, clientCert, remoteAddress: handshake.remoteAddress, path: request.url }, PROTOCOL);
 	});
 
 	function record(cp, dir, raw) {
@@ -204,6 +217,12 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 			say(`${clock(entry.ts)} ${arrow} ${text}`);
 		}
 		emitter.emit('frame', entry);
+	}
+
+	function recordRefusal(cp, status, reason, extra) {
+		const r = { index: refusals.length, ts: Date.now(), cp, status, reason, ...extra };
+		refusals.push(r);
+		emitter.emit('refusal', r);
 	}
 
 	function recordEvent(cp, type, extra) {
@@ -242,14 +261,23 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 			cp,
 			protocol: client.protocol,
 			password: client.session.password,
+			passwordBytes: client.session.passwordBytes ?? null, /* the Basic-auth password as sent (a Buffer) */
 			clientCert: client.session.clientCert,
 			clientCN: client.session.clientCert ? client.session.clientCert.cn : null,
 			remoteAddress: client.session.remoteAddress,
+			path: client.session.path ?? null, /* the request path, e.g. /ocpp/CP1 */
 			tls: Boolean(tls),
 			connectedAt: Date.now(),
 		};
 		connectionInfo.set(cp, info);
 		client.on('message', ({ message, outbound }) => record(cp, outbound ? 'out' : 'in', message));
+		if (client._ws) {
+			client._ws.on('ping', () => {
+				const p = { index: pings.length, ts: Date.now(), cp };
+				pings.push(p);
+				emitter.emit('ping', p);
+			});
+		}
 		client.on('strictValidationFailure', (f) => {
 			const v = {
 				ts: Date.now(),
@@ -299,7 +327,12 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 		res.end();
 	});
 	httpServer.on('upgrade', server.handleUpgrade);
-	httpServer.on('tlsClientError', () => {});
+	httpServer.on('tlsClientError', (err) => {
+		const e = { index: tlsErrors.length, ts: Date.now(), code: err && err.code, message: err ? err.message : '' };
+		tlsErrors.push(e);
+		if (say) say(`${clock(e.ts)} TLS handshake failed: ${e.message}`);
+		emitter.emit('tlsError', e);
+	});
 	const sockets = new Set();
 	httpServer.on('connection', (s) => {
 		sockets.add(s);
@@ -478,9 +511,44 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 		if (isNew) for (const [cp, client] of clients) attachHandler(cp, client, action);
 	}
 
-	/** Sends an arbitrary (possibly malformed) frame to the charge point. */
-	function sendRaw(cpId, text) {
-		clientOf(cpId).sendRaw(text);
+	/**
+	 * Sends an arbitrary (possibly malformed) frame to the charge point: a string as a
+	 * text frame; a Buffer as a binary frame, or as a text frame with {binary: false}
+	 * (bytes that need not be UTF-8).
+	 */
+	function sendRaw(cpId, data, { binary } = {}) {
+		const client = clientOf(cpId);
+		if (typeof data === 'string' && binary === undefined) {
+			client.sendRaw(data);
+			return;
+		}
+		const buf = Buffer.isBuffer(data) ? data : Buffer.from(String(data));
+		client._ws.send(buf, { binary: binary ?? true });
+		record(cpId, 'out', buf);
+	}
+
+	/** The raw socket of the charge point's current connection. */
+	function socketOf(cpId) {
+		const client = clientOf(cpId);
+		const s = client._ws && client._ws._socket;
+		if (!s) throw new Error(`no socket for ${cpId}`);
+		return s;
+	}
+
+	/**
+	 * Stops reading the charge point's connection, as a dead link would: no pongs, no
+	 * frames, no close handshake. Returns a function that resumes reading.
+	 */
+	function freeze(cpId) {
+		const s = socketOf(cpId);
+		s.pause();
+		if (say) say(`${clock(Date.now())} ${cpId} frozen (socket paused)`);
+		return () => s.resume();
+	}
+
+	/** Keeps the connection but stops answering its WebSocket pings (on = true resumes). */
+	function stopPongs(cpId, on = false) {
+		clientOf(cpId)._ws._autoPong = on;
 	}
 
 	/** Closes the charge point's connection (force: drop the TCP connection without a close frame). */
@@ -490,9 +558,31 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 		await client.close({ code, reason, force });
 	}
 
-	/** Positions for {after}: frames and connection events seen so far. */
+	/** Positions for {after}: frames, connection events, refusals, TLS errors and pings seen so far. */
 	function mark() {
-		return { traffic: traffic.length, events: events.length };
+		return {
+			traffic: traffic.length,
+			events: events.length,
+			refusals: refusals.length,
+			tlsErrors: tlsErrors.length,
+			pings: pings.length,
+		};
+	}
+
+	/** Resolves with the next refused upgrade of cpId (any when null): {cp, status, reason, password, ...}. */
+	function waitForRefusal(cpId, { after, timeout = DEFAULT_TIMEOUT } = {}) {
+		return waitIn(refusals, 'refusal', startOf(after, 'refusals'), (r) => cpId == null || r.cp === cpId,
+			timeout, `a refused upgrade of ${cpId ?? 'any CP'}`);
+	}
+
+	/** Resolves with the next failed TLS handshake: {code, message}. */
+	function waitForTlsError({ after, timeout = DEFAULT_TIMEOUT } = {}) {
+		return waitIn(tlsErrors, 'tlsError', startOf(after, 'tlsErrors'), () => true, timeout, 'a failed TLS handshake');
+	}
+
+	/** Resolves with the next WebSocket ping from cpId. */
+	function waitForPing(cpId, { after, timeout = DEFAULT_TIMEOUT } = {}) {
+		return waitIn(pings, 'ping', startOf(after, 'pings'), (p) => p.cp === cpId, timeout, `a ping from ${cpId}`);
 	}
 
 	/**
@@ -547,6 +637,9 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 		url,
 		traffic,
 		events,
+		refusals,
+		tlsErrors,
+		pings,
 		validationFailures,
 		NOREPLY,
 		createRPCError,
@@ -556,10 +649,15 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 		waitForCallEntry,
 		waitForFrame,
 		waitForRawFrame,
+		waitForRefusal,
+		waitForTlsError,
+		waitForPing,
 		call,
 		calls,
 		handle,
 		sendRaw,
+		freeze,
+		stopPongs,
 		disconnect,
 		mark,
 		cursor,

@@ -4,6 +4,7 @@
  *   sitegatectl [-c FILE] [--json] [-v] monitor [PATTERN] [--count N]
  *   sitegatectl [-c FILE] [--json] [-v] ping SERVICE [--count N] [--timeout-ms MS]
  *   sitegatectl [-c FILE] [-v] wait SERVICE... [--timeout-ms MS]
+ *   sitegatectl [-c FILE] [--json] [-v] sim CP CONN ACTION [VALUE] [--timeout-ms MS]
  *
  * Every command is one bus client on the poll loop. `status` waits for the
  * retained state through a marker message it sends itself: the broker delivers
@@ -48,6 +49,9 @@ struct ctl {
 	const char *target;
 	long sent, answered;
 	int64_t timeout_ms;
+	/* sim */
+	struct sg_topic_args sim_args;
+	struct sg_msg_sim_cmd sim_cmd;
 };
 
 /* Options every command accepts after its name too. */
@@ -80,6 +84,12 @@ usage(FILE *out)
 	        "default #)\n"
 	        "  ping SERVICE [--count N] [--timeout-ms MS]\n"
 	        "                                 round trips to a service through the broker\n"
+	        "  wait SERVICE... [--timeout-ms MS]\n"
+	        "                                 until the services are online\n"
+	        "  sim CP CONN ACTION [VALUE] [--timeout-ms MS]\n"
+	        "                                 drive a simulated connector: plug, unplug, remove,\n"
+	        "                                 ev A..F, rfid IDTAG, fault CODE, clear [CODE],\n"
+	        "                                 lock-fail, lock-ok, contactor-fail, contactor-ok\n"
 	        "Options:\n"
 	        "  -c, --config FILE  configuration file (default %s)\n"
 	        "  --json             machine-readable output, one JSON document per line\n"
@@ -469,6 +479,97 @@ bad:
 	return EXIT_USAGE;
 }
 
+/* ---- sim ------------------------------------------------------------------- */
+
+static void
+on_sim_result(struct sg_bus *bus, int status, const void *reply, void *ud)
+{
+	struct ctl *ctl = ud;
+	const struct sg_msg_sim_result *r = reply;
+	const char *error = status < 0 ? strerror(-status) : r->ok ? "" : r->error;
+
+	if (status == -ECANCELED)
+		return;
+	if (ctl->json) {
+		json_t *j = json_pack("{s:b}", "ok", status == 0 && r->ok);
+		if (*error)
+			json_object_set_new(j, "error", json_string(error));
+		print_json_line(j);
+		json_decref(j);
+	} else if (status == 0 && r->ok) {
+		printf("ok\n");
+	}
+	if (status < 0 || !r->ok) {
+		if (!ctl->json)
+			fprintf(stderr, "sitegatectl: sim %s/%d %s: %s\n", ctl->sim_args.cp,
+			        ctl->sim_args.conn, ctl->sim_cmd.action,
+			        status == -ETIMEDOUT ? "no answer (is sitegate-connector running?)"
+			                             : error);
+		ctl->exit_code = 1;
+	}
+	sg_loop_stop(ctl->loop);
+}
+
+static void
+sim_synced(struct ctl *ctl)
+{
+	if (sg_bus_request(ctl->bus, SG_MSG_sim_cmd, &ctl->sim_cmd, &ctl->sim_args,
+	                   ctl->timeout_ms, on_sim_result, ctl) < 0) {
+		fprintf(stderr, "sitegatectl: cannot send the sim command\n");
+		ctl->exit_code = 1;
+		sg_loop_stop(ctl->loop);
+	}
+}
+
+static int
+cmd_sim(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"timeout-ms", required_argument, NULL, 't'}, COMMON_LONG_OPTS, {NULL, 0, NULL, 0}};
+	char **op, *end;
+	long conn;
+	int c, n;
+
+	ctl->timeout_ms = 5000;
+	optind = 0; /* glibc: a full reset, options may follow operands */
+	while ((c = getopt_long(argc, argv, "t:v", opts, NULL)) != -1) {
+		if (common_opt(ctl, c))
+			continue;
+		if (c != 't' || (ctl->timeout_ms = strtol(optarg, NULL, 10)) <= 0)
+			goto bad;
+	}
+	op = argv + optind; /* CP CONN ACTION [VALUE] */
+	n = argc - optind;
+	if (n < 3 || n > 4)
+		goto bad;
+	conn = strtol(op[1], &end, 10);
+	if (*end || end == op[1] || conn < 0 || conn > SG_MAX_CONNECTORS) {
+		fprintf(stderr, "sitegatectl: sim: \"%s\" is not a connector id (0..%d)\n", op[1],
+		        SG_MAX_CONNECTORS);
+		return EXIT_USAGE;
+	}
+	if (!sg_config_cp(&ctl->conf, op[0])) {
+		fprintf(stderr, "sitegatectl: sim: no charge point \"%s\" in %s\n", op[0],
+		        ctl->conf.path);
+		return EXIT_USAGE;
+	}
+	if (strlen(op[2]) >= sizeof(ctl->sim_cmd.action) ||
+	    (n == 4 && strlen(op[3]) >= sizeof(ctl->sim_cmd.value))) {
+		fprintf(stderr, "sitegatectl: sim: ACTION or VALUE too long\n");
+		return EXIT_USAGE;
+	}
+	snprintf(ctl->sim_args.cp, sizeof(ctl->sim_args.cp), "%s", op[0]);
+	ctl->sim_args.conn = (int)conn;
+	snprintf(ctl->sim_cmd.action, sizeof(ctl->sim_cmd.action), "%s", op[2]);
+	if (n == 4)
+		snprintf(ctl->sim_cmd.value, sizeof(ctl->sim_cmd.value), "%s", op[3]);
+	on_synced = sim_synced;
+	return 0;
+bad:
+	fprintf(stderr, "sitegatectl: sim CP CONN ACTION [VALUE] [--timeout-ms MS>0]\n");
+	return EXIT_USAGE;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
@@ -485,6 +586,7 @@ static const struct {
     {"monitor", cmd_monitor},
     {"ping", cmd_ping},
     {"wait", cmd_wait},
+    {"sim", cmd_sim},
 };
 
 int

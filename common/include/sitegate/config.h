@@ -69,6 +69,23 @@ struct sg_csms_conf {
 	char ca_file[256];
 };
 
+/* GPIO lines of a connector with driver "gpiod", by line name (gpioinfo shows
+ * them); "" = not wired. */
+struct sg_gpio_conf {
+	char chip[64];               /* gpiod_chip_open_lookup(): "gpiochip0", a path, a label */
+	char contactor[32];          /* output: power contactor closed */
+	char contactor_feedback[32]; /* input: auxiliary contact of the contactor */
+	char lock[32];               /* output: cable lock engaged */
+	char lock_feedback[32];      /* input: lock engaged */
+	char plug[32];               /* input: EV connected (pilot state B, C or D) */
+	char ev_charge[32];          /* input: EV requests energy (pilot state C or D) */
+	char pilot_error[32];        /* input: pilot fault (state E or F) */
+	char cable[32];              /* input: cable in the socket (proximity) */
+	char led[32];                /* output: status light */
+	bool active_low;             /* every line is active low */
+	int feedback_timeout_ms;     /* a feedback must follow its output within this */
+};
+
 struct sg_connector_conf {
 	int id;
 	char driver[16]; /* "sim" or "gpiod" */
@@ -76,6 +93,7 @@ struct sg_connector_conf {
 	char cable[16];  /* "socket" or "fixed" */
 	double max_current_a;
 	int phases;
+	struct sg_gpio_conf gpio; /* driver "gpiod" */
 };
 
 struct sg_cp_conf {
@@ -99,6 +117,24 @@ struct sg_cp_conf {
 	int n_connectors;
 };
 
+/* maintenance: firmware updates and diagnostics uploads (sitegate-maintenance). */
+struct sg_maintenance_conf {
+	char install_hook[256]; /* run with the downloaded image; exit 0 = Installed */
+	int install_timeout_s;
+	char download_dir[256]; /* "" = <state_dir>/maintenance/download */
+	int firmware_max_mb;
+	char log_dir[256]; /* collected by GetDiagnostics; "" = none */
+	int diagnostics_max_kb;
+	int transfer_timeout_s;
+	int retries; /* when UpdateFirmware / GetDiagnostics name none */
+	int retry_interval_s;
+};
+
+/* auth: the authorization service (sitegate-auth). */
+struct sg_auth_conf {
+	int cache_max_entries; /* authorization cache size, per charge point */
+};
+
 struct sg_config {
 	char path[256];
 	char state_dir[256];
@@ -106,6 +142,8 @@ struct sg_config {
 	struct sg_broker_conf broker;
 	struct sg_site_conf site;
 	struct sg_csms_conf csms;
+	struct sg_maintenance_conf maintenance;
+	struct sg_auth_conf auth;
 	struct sg_cp_conf *cps; /* owned */
 	int n_cps;
 	/* The parsed file, for sg_conf_read_group() of service sections. Its

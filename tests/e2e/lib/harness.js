@@ -722,6 +722,43 @@ async function probe(env, { user = PROBE_USER, password, clientId } = {}) {
 		return full ? m : m.payload;
 	}
 
+	/**
+	 * Answers the request message m (as waitFor() returns it): publishes obj (v: 1 added
+	 * when missing) to its response topic with its correlation data.
+	 */
+	async function reply(m, obj) {
+		const rt = m.properties.responseTopic;
+		if (!rt) throw new Error(`probe: ${m.topic} carries no response topic`);
+		const body = 'v' in obj ? obj : { v: 1, ...obj };
+		await client.publishAsync(rt, Buffer.from(msgpack.encode(body)), {
+			qos: 1,
+			properties: m.properties.correlationData ? { correlationData: m.properties.correlationData } : undefined,
+		});
+	}
+
+	/**
+	 * Plays the owner of requests on pattern: for every request from now on,
+	 * fn(payload, message) returns the reply object (or a promise of it), or undefined
+	 * to leave it unanswered. Resolves once subscribed; the returned function stops it.
+	 */
+	async function serve(pattern, fn) {
+		const filter = abs(pattern);
+		let active = true;
+		const onMsg = (m) => {
+			if (!active || !topicMatches(filter, m.topic) || !m.properties.responseTopic) return;
+			Promise.resolve()
+				.then(() => fn(m.payload, m))
+				.then((r) => (r === undefined || !active ? undefined : reply(m, r)))
+				.catch((err) => log(`[probe] serving ${m.topic}: ${err.message}`));
+		};
+		waiters.add(onMsg);
+		if (!subscribed.has(filter)) await subscribe(filter);
+		return () => {
+			active = false;
+			waiters.delete(onMsg);
+		};
+	}
+
 	async function close() {
 		if (closed) return;
 		closed = true;
@@ -741,6 +778,8 @@ async function probe(env, { user = PROBE_USER, password, clientId } = {}) {
 		publish,
 		publishRaw,
 		request,
+		reply,
+		serve,
 		/** Position for {after}: only messages from now on. */
 		mark: () => messages.length,
 		connected: () => client.connected,
@@ -813,12 +852,14 @@ function ctlSpawn(env, args) {
 
 /**
  * Makes a CA, a server certificate for localhost (SAN DNS:localhost,
- * IP:127.0.0.1) and one client certificate per name in clients (subject CN =
- * the name, as OCPP security profile 3 wants the charge point id) in dir.
+ * IP:127.0.0.1; serverNames replaces that list, e.g. ['DNS:other.example'])
+ * and one client certificate per name in clients (subject CN = the name, as
+ * OCPP security profile 3 wants the charge point id) in dir.
  * Returns file paths and contents: {dir, ca: {key, cert, keyPem, certPem},
  * server: {...}, clients: {CP1: {...}}}.
  */
-async function makePki(dir, { clients = [], caName = 'Sitegate Test CA', days = 2 } = {}) {
+async function makePki(dir, { clients = [], caName = 'Sitegate Test CA', days = 2,
+	serverNames = ['DNS:localhost', 'IP:127.0.0.1'] } = {}) {
 	fs.mkdirSync(dir, { recursive: true });
 	const f = (n) => path.join(dir, n);
 	const ossl = async (...args) => {
@@ -842,9 +883,10 @@ async function makePki(dir, { clients = [], caName = 'Sitegate Test CA', days = 
 			certPem: fs.readFileSync(f(`${name}.crt`)),
 		};
 	}
-	const server = await issue('server', 'localhost',
+	const serverCn = (serverNames.find((n) => n.startsWith('DNS:')) || 'DNS:localhost').slice(4);
+	const server = await issue('server', serverCn,
 		'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' +
-		'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+		`subjectAltName=${serverNames.join(',')}\n`);
 	const out = {
 		dir,
 		ca: { key: f('ca.key'), cert: f('ca.crt'), keyPem: fs.readFileSync(f('ca.key')), certPem: fs.readFileSync(f('ca.crt')) },
