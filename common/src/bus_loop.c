@@ -4,12 +4,14 @@
 #include <stdlib.h>
 
 #include "sitegate/bus_loop.h"
+#include "sitegate/time.h"
 
 struct sg_bus_loop {
 	struct sg_bus *bus;
 	struct sg_loop *loop;
 	int fd;
 	uint64_t timer;
+	int64_t timer_due; /* monotonic ms the tick timer is armed for */
 };
 
 static unsigned
@@ -30,11 +32,28 @@ on_fd(struct sg_loop *loop, int fd, unsigned events, void *ud)
 		sg_loop_set_events(loop, fd, wanted_events(att));
 }
 
+static void arm(struct sg_bus_loop *att, int64_t delay_ms);
+
 static int64_t
 on_timer(struct sg_loop *loop, void *ud)
 {
 	struct sg_bus_loop *att = ud;
-	return sg_bus_tick(att->bus);
+	att->timer = 0; /* this one ends here; the tick (or wake()) arms the next */
+	arm(att, sg_bus_tick(att->bus));
+	return -1;
+}
+
+/* Arms the tick timer, only ever earlier: a later wish must not push back a
+ * tick that is due sooner (reconnects, request timeouts, keepalive). */
+static void
+arm(struct sg_bus_loop *att, int64_t delay_ms)
+{
+	int64_t due = sg_time_mono_ms() + (delay_ms > 0 ? delay_ms : 0);
+	if (att->timer && att->timer_due <= due)
+		return;
+	sg_loop_timer_del(att->loop, att->timer);
+	att->timer = sg_loop_timer_add(att->loop, due - sg_time_mono_ms(), on_timer, att);
+	att->timer_due = due;
 }
 
 static void
@@ -59,11 +78,7 @@ want_write(struct sg_bus *bus, void *ctx)
 static void
 wake(struct sg_bus *bus, int64_t delay_ms, void *ctx)
 {
-	/* Simplest correct answer: restart the tick timer at the earlier time. The
-	 * tick itself computes the next delay from everything pending. */
-	struct sg_bus_loop *att = ctx;
-	sg_loop_timer_del(att->loop, att->timer);
-	att->timer = sg_loop_timer_add(att->loop, delay_ms > 0 ? delay_ms : 0, on_timer, att);
+	arm(ctx, delay_ms);
 }
 
 struct sg_bus_loop *
@@ -75,7 +90,7 @@ sg_bus_loop_attach(struct sg_bus *bus, struct sg_loop *loop)
 	att->bus = bus;
 	att->loop = loop;
 	att->fd = -1;
-	att->timer = sg_loop_timer_add(loop, 0, on_timer, att);
+	arm(att, 0);
 	sg_bus_set_backend(
 	    bus, &(struct sg_bus_backend){
 	             .fd_changed = fd_changed, .want_write = want_write, .wake = wake, .ctx = att});

@@ -10,6 +10,7 @@
 
 #include "sitegate/bus_lws.h"
 #include "sitegate/log.h"
+#include "sitegate/time.h"
 
 struct sg_bus_lws {
 	struct sg_bus *bus;
@@ -17,6 +18,7 @@ struct sg_bus_lws {
 	struct lws_vhost *vh;
 	struct lws *wsi; /* the adopted dup of the current socket, or NULL */
 	lws_sorted_usec_list_t sul;
+	int64_t sul_due; /* monotonic ms the tick is scheduled for */
 };
 
 static void
@@ -56,13 +58,28 @@ const struct lws_protocols sg_bus_lws_protocol = {
     .callback = bus_lws_callback,
 };
 
+static void on_sul(lws_sorted_usec_list_t *sul);
+
+/* Schedules the tick, only ever earlier than one already scheduled. */
+static void
+arm(struct sg_bus_lws *att, int64_t delay_ms)
+{
+	int64_t due = sg_time_mono_ms() + (delay_ms > 0 ? delay_ms : 0);
+	if (att->sul_due && att->sul_due <= due)
+		return;
+	att->sul_due = due;
+	lws_sul_schedule(att->ctx, 0, &att->sul, on_sul,
+	                 (lws_usec_t)(due - sg_time_mono_ms()) * LWS_US_PER_MS);
+}
+
 static void
 on_sul(lws_sorted_usec_list_t *sul)
 {
 	struct sg_bus_lws *att = lws_container_of(sul, struct sg_bus_lws, sul);
+	att->sul_due = 0; /* fired: the tick (or wake()) schedules the next */
 	int64_t next = sg_bus_tick(att->bus);
 	after_io(att);
-	lws_sul_schedule(att->ctx, 0, &att->sul, on_sul, (lws_usec_t)next * LWS_US_PER_MS);
+	arm(att, next);
 }
 
 static void
@@ -111,9 +128,7 @@ want_write(struct sg_bus *bus, void *ctx)
 static void
 wake(struct sg_bus *bus, int64_t delay_ms, void *ctx)
 {
-	struct sg_bus_lws *att = ctx;
-	lws_sul_schedule(att->ctx, 0, &att->sul, on_sul,
-	                 (lws_usec_t)(delay_ms > 0 ? delay_ms : 0) * LWS_US_PER_MS);
+	arm(ctx, delay_ms);
 }
 
 struct sg_bus_lws *
@@ -128,7 +143,7 @@ sg_bus_lws_attach(struct sg_bus *bus, struct lws_context *ctx, struct lws_vhost 
 	sg_bus_set_backend(
 	    bus, &(struct sg_bus_backend){
 	             .fd_changed = fd_changed, .want_write = want_write, .wake = wake, .ctx = att});
-	lws_sul_schedule(ctx, 0, &att->sul, on_sul, 1);
+	arm(att, 0);
 	return att;
 }
 

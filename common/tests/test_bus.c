@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "sitegate/bus.h"
+#include "sitegate/bus_loop.h"
+#include "sitegate/time.h"
 #include "sitegate/log.h"
 
 static struct sg_bus *
@@ -144,6 +146,37 @@ failed_connect_schedules_a_retry(void **state)
 	sg_bus_free(bus);
 }
 
+static int64_t
+send_long_request(struct sg_loop *loop, void *ud)
+{
+	struct sg_msg_svc_ping p = {.seq = 2};
+	struct sg_topic_args t = {.svc = "auth"};
+	sg_bus_request(ud, SG_MSG_svc_ping, &p, &t, 60000, count_reply, NULL);
+	return 20;
+}
+
+/* A request with a long timeout must not push back the tick a shorter one
+ * needs (nor reconnects): the back end only ever moves its timer earlier. */
+static void
+later_requests_do_not_delay_earlier_deadlines(void **state)
+{
+	struct sg_loop *loop = sg_loop_new();
+	struct sg_bus *bus = new_bus(0, NULL);
+	struct sg_bus_loop *att = sg_bus_loop_attach(bus, loop);
+	struct sg_msg_svc_ping p = {.seq = 1};
+	struct sg_topic_args t = {.svc = "auth"};
+	cancelled = timed_out = 0;
+	assert_int_equal(sg_bus_request(bus, SG_MSG_svc_ping, &p, &t, 100, count_reply, NULL), 0);
+	sg_loop_timer_add(loop, 10, send_long_request, bus);
+	int64_t end = sg_time_mono_ms() + 2000;
+	while (timed_out == 0 && sg_time_mono_ms() < end)
+		sg_loop_run_once(loop, 50);
+	assert_int_equal(timed_out, 1);
+	sg_bus_loop_detach(att);
+	sg_bus_free(bus);
+	sg_loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -156,6 +189,7 @@ main(void)
 	    cmocka_unit_test(topic_values_are_checked),
 	    cmocka_unit_test(replies_stay_inside_the_prefix),
 	    cmocka_unit_test(failed_connect_schedules_a_retry),
+	    cmocka_unit_test(later_requests_do_not_delay_earlier_deadlines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
