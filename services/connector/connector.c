@@ -16,10 +16,14 @@
 /* ---- the status table ---------------------------------------------------------- */
 
 static const char *const status_names[CONN_STATUS__COUNT] = {
-    [CONN_AVAILABLE] = "Available",         [CONN_PREPARING] = "Preparing",
-    [CONN_CHARGING] = "Charging",           [CONN_SUSPENDED_EV] = "SuspendedEV",
-    [CONN_SUSPENDED_EVSE] = "SuspendedEVSE", [CONN_FINISHING] = "Finishing",
-    [CONN_RESERVED] = "Reserved",           [CONN_UNAVAILABLE] = "Unavailable",
+    [CONN_AVAILABLE] = "Available",
+    [CONN_PREPARING] = "Preparing",
+    [CONN_CHARGING] = "Charging",
+    [CONN_SUSPENDED_EV] = "SuspendedEV",
+    [CONN_SUSPENDED_EVSE] = "SuspendedEVSE",
+    [CONN_FINISHING] = "Finishing",
+    [CONN_RESERVED] = "Reserved",
+    [CONN_UNAVAILABLE] = "Unavailable",
     [CONN_FAULTED] = "Faulted",
 };
 
@@ -44,8 +48,7 @@ static const unsigned allowed[CONN_STATUS__COUNT] = {
     [CONN_FINISHING] =
         B(CONN_AVAILABLE) | B(CONN_PREPARING) | B(CONN_UNAVAILABLE) | B(CONN_FAULTED),
     /* G: reservation expired or cancelled, its idTag presented, unavailable, fault */
-    [CONN_RESERVED] =
-        B(CONN_AVAILABLE) | B(CONN_PREPARING) | B(CONN_UNAVAILABLE) | B(CONN_FAULTED),
+    [CONN_RESERVED] = B(CONN_AVAILABLE) | B(CONN_PREPARING) | B(CONN_UNAVAILABLE) | B(CONN_FAULTED),
     /* H: set available (with or without a user waiting), fault */
     [CONN_UNAVAILABLE] = B(CONN_AVAILABLE) | B(CONN_PREPARING) | B(CONN_CHARGING) |
                          B(CONN_SUSPENDED_EV) | B(CONN_SUSPENDED_EVSE) | B(CONN_FAULTED),
@@ -118,8 +121,8 @@ const struct conn_fault_def conn_faults[] = {
 };
 const size_t conn_n_faults = ARRAY_SIZE(conn_faults);
 
-#define BIT_LOCK   (1u << 21)
-#define BIT_SWITCH (1u << 15)
+#define BIT_LOCK    (1u << 21)
+#define BIT_SWITCH  (1u << 15)
 #define BIT_PILOT_E (1u << 14)
 #define BIT_PILOT_F (1u << 1)
 
@@ -174,8 +177,9 @@ bool
 conn_reason_valid(const char *reason)
 {
 	static const char *const reasons[] = {
-	    "EmergencyStop", "EVDisconnected", "HardReset", "Local",         "Other",       "PowerLoss",
-	    "Reboot",        "Remote",         "SoftReset", "UnlockCommand", "DeAuthorized",
+	    "EmergencyStop", "EVDisconnected", "HardReset",    "Local",
+	    "Other",         "PowerLoss",      "Reboot",       "Remote",
+	    "SoftReset",     "UnlockCommand",  "DeAuthorized",
 	};
 	for (size_t i = 0; reason && i < ARRAY_SIZE(reasons); i++)
 		if (strcmp(reason, reasons[i]) == 0)
@@ -690,7 +694,8 @@ stop_tx(struct conn *c, const char *reason, const char *id_tag, bool power_loss,
 	snprintf(c->stop_reason, sizeof(c->stop_reason), "%s", reason);
 	snprintf(c->stop_tag, sizeof(c->stop_tag), "%s", id_tag ? id_tag : "");
 	c->stop_power_loss = power_loss;
-	c->stop_wall = power_loss ? (c->tx.energy_wall ? c->tx.energy_wall : c->tx.start_wall) : wall;
+	c->stop_wall =
+	    power_loss ? (c->tx.energy_wall ? c->tx.energy_wall : c->tx.start_wall) : wall;
 	c->suspended = false;
 	c->finishing = occupied(c);
 	/* The cable stays locked after an EV-side disconnect only when
@@ -793,8 +798,8 @@ update(struct conn *c, int64_t now, int64_t wall)
 	if ((c->phase == CONN_AUTHORIZING || c->phase == CONN_AUTHORIZED ||
 	     c->phase == CONN_STARTING) &&
 	    (faulted(c) || !in_service(c)))
-		end_session(c,
-		            faulted(c) ? "the connector is faulted" : "the connector is unavailable");
+		end_session(c, faulted(c) ? "the connector is faulted"
+		                          : "the connector is unavailable");
 	if (c->phase == CONN_STARTING && !ev_connected(c))
 		end_session(c, "the EV went away before the transaction started");
 	if (!occupied(c) || !in_service(c))
@@ -830,10 +835,11 @@ conn_cp_start(struct conn_cp *cp, int64_t now, int64_t wall)
 	for (int i = 1; i <= cp->n; i++) {
 		struct conn *c = &cp->conns[i];
 		if (c->has_tx && c->phase == CONN_RUNNING) {
-			sg_warn("%s/%d: transaction %" PRId64
-			        " was interrupted (power loss or restart); stopping it with the last "
-			        "stored meter value, %.0f Wh",
-			        cp->id, i, c->tx.tx_ref, c->tx.energy_wh);
+			sg_warn(
+			    "%s/%d: transaction %" PRId64
+			    " was interrupted (power loss or restart); stopping it with the last "
+			    "stored meter value, %.0f Wh",
+			    cp->id, i, c->tx.tx_ref, c->tx.energy_wh);
 			stop_tx(c, "PowerLoss", NULL, true, now, wall);
 		}
 	}
@@ -912,8 +918,8 @@ conn_cp_tick(struct conn_cp *cp, int64_t now, int64_t wall)
 			changed = true;
 		}
 		if (c->occupied_since && now >= c->occupied_since + timeout_ms(cp)) {
-			sg_info("%s/%d: no idTag within ConnectionTimeOut of the EV's arrival", cp->id,
-			        c->id);
+			sg_info("%s/%d: no idTag within ConnectionTimeOut of the EV's arrival",
+			        cp->id, c->id);
 			c->finishing = true; /* B6 */
 			c->occupied_since = 0;
 			changed = true;
@@ -1095,15 +1101,18 @@ conn_auth_result(struct conn *c, uint64_t token, int status, const struct sg_msg
 		c->stop_auth_token = 0;
 		accepted = status == 0 && r && strcmp(r->status, "Accepted") == 0;
 		if (status < 0 && strcasecmp(c->stop_auth_tag, c->tx.id_tag) == 0) {
-			sg_warn("%s/%d: no answer from auth; the idTag that started the transaction "
-			        "stops it",
-			        c->cp->id, c->id);
+			sg_warn(
+			    "%s/%d: no answer from auth; the idTag that started the transaction "
+			    "stops it",
+			    c->cp->id, c->id);
 			accepted = true;
 		}
 		if (!accepted) {
 			sg_notice("%s/%d: idTag \"%s\" may not stop transaction %" PRId64 ": %s",
 			          c->cp->id, c->id, c->stop_auth_tag, c->tx.tx_ref,
-			          status < 0 ? "no answer from auth" : r ? r->status : "?");
+			          status < 0 ? "no answer from auth"
+			          : r        ? r->status
+			                     : "?");
 			return;
 		}
 		if (stop_tx(c, "Local", c->stop_auth_tag, false, now, wall) == 0)
@@ -1123,8 +1132,9 @@ conn_auth_result(struct conn *c, uint64_t token, int status, const struct sg_msg
 		accepted = strcmp(r->status, "Accepted") == 0;
 	}
 	if (accepted && reserved_against(c, c->tag, status < 0 ? NULL : r)) {
-		sg_notice("%s/%d: idTag \"%s\" refused: the connector is reserved for another idTag",
-		          c->cp->id, c->id, c->tag);
+		sg_notice(
+		    "%s/%d: idTag \"%s\" refused: the connector is reserved for another idTag",
+		    c->cp->id, c->id, c->tag);
 		accepted = false;
 	}
 	if (!accepted) {
@@ -1205,7 +1215,8 @@ conn_tx_result(struct conn_cp *cp, int64_t tx_ref, const char *action, int64_t t
 		if (!c->has_tx || c->tx.tx_ref != tx_ref)
 			continue;
 		c->tx.transaction_id = transaction_id;
-		sg_info("%s/%d: transaction %" PRId64 " is transactionId %" PRId64 " at the Central "
+		sg_info("%s/%d: transaction %" PRId64 " is transactionId %" PRId64
+		        " at the Central "
 		        "System",
 		        cp->id, i, tx_ref, transaction_id);
 		cp->ops->tx_save(cp->ud, c, &c->tx);
@@ -1314,9 +1325,10 @@ conn_remote_start(struct conn_cp *cp, int connector_id, const char *id_tag, cons
 		const char *purpose =
 		    json_string_value(json_object_get(profile, "chargingProfilePurpose"));
 		if (!purpose || strcmp(purpose, "TxProfile") != 0) {
-			sg_notice("%s: RemoteStartTransaction rejected: its chargingProfile is not a "
-			          "TxProfile",
-			          cp->id);
+			sg_notice(
+			    "%s: RemoteStartTransaction rejected: its chargingProfile is not a "
+			    "TxProfile",
+			    cp->id);
 			return "Rejected";
 		}
 	}

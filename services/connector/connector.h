@@ -123,8 +123,9 @@ struct conn_keys {
 };
 
 struct conn_tx {
-	int64_t tx_ref;         /* ours: unique per charge point, never reused */
-	int64_t transaction_id; /* the Central System's; 0 until StartTransaction.conf, -1 dropped */
+	int64_t tx_ref; /* ours: unique per charge point, never reused */
+	int64_t
+	    transaction_id; /* the Central System's; 0 until StartTransaction.conf, -1 dropped */
 	char id_tag[21];
 	char parent_id_tag[21];
 	int64_t reservation_id;
@@ -155,7 +156,7 @@ struct conn {
 
 	/* hardware */
 	struct conn_hw_in hw;
-	uint32_t hw_faults;      /* reported by the driver (injected, detected) */
+	uint32_t hw_faults;       /* reported by the driver (injected, detected) */
 	uint32_t feedback_faults; /* ConnectorLockFailure / PowerSwitchFailure from feedbacks */
 	struct conn_hw_cmd cmd;   /* as last commanded */
 	bool cmd_sent;
@@ -194,9 +195,9 @@ struct conn {
 	bool meter_wait;
 	bool have_meter_start;
 	double meter_start;
-	bool finishing;       /* Finishing latch: session over, the cable still in */
-	bool keep_locked;     /* stopped by EVDisconnected without UnlockConnectorOnEVSideDisconnect */
-	char last_tag[21];    /* idTag of the last transaction (unlocks a kept lock) */
+	bool finishing;    /* Finishing latch: session over, the cable still in */
+	bool keep_locked;  /* stopped by EVDisconnected without UnlockConnectorOnEVSideDisconnect */
+	char last_tag[21]; /* idTag of the last transaction (unlocks a kept lock) */
 
 	/* the transaction */
 	bool has_tx;
@@ -217,8 +218,8 @@ struct conn {
 	int64_t status_wall;     /* when it changed */
 	enum conn_status pub;    /* published */
 	int64_t pub_wall;
-	bool pub_known; /* a status was published (or restored) */
-	int64_t pub_due; /* mono ms to publish status, 0: nothing pending */
+	bool pub_known;                      /* a status was published (or restored) */
+	int64_t pub_due;                     /* mono ms to publish status, 0: nothing pending */
 	struct sg_msg_conn_state last_state; /* as last published */
 	bool state_sent;
 	struct sg_msg_conn_hw last_hw;
@@ -235,7 +236,8 @@ struct conn_ops {
 	 * conn_meter_result() with the same token, exactly once (also on failure). */
 	void (*auth_request)(void *ud, struct conn *c, uint64_t token,
 	                     const struct sg_msg_auth_request *m);
-	void (*meter_read)(void *ud, struct conn *c, uint64_t token, const struct sg_msg_meter_read *m);
+	void (*meter_read)(void *ud, struct conn *c, uint64_t token,
+	                   const struct sg_msg_meter_read *m);
 	void (*hw_command)(void *ud, struct conn *c, const struct conn_hw_cmd *cmd);
 	/* A fresh tx_ref (> 0), stored before it is returned; <= 0 on failure. */
 	int64_t (*new_tx_ref)(void *ud, struct conn *c);
@@ -263,7 +265,7 @@ struct conn_cp {
 	uint64_t next_token;
 	bool installing; /* fw_install: a firmware installation is due */
 	bool started;    /* conn_cp_start() ran: events act, state is published */
-	bool starting; /* within conn_cp_start(): publish without MinimumStatusDuration */
+	bool starting;   /* within conn_cp_start(): publish without MinimumStatusDuration */
 };
 
 /* Sets up the charge point from its configuration; nothing is published
@@ -316,16 +318,15 @@ void conn_smartcharge(struct conn_cp *cp, bool online, int64_t now, int64_t wall
 
 /* conn_control: "stop" (reason), "suspend", "resume"; tx_ref 0 = any. Returns 0, or
  * -ENOENT / -EINVAL with the reason in why. */
-int conn_control(struct conn *c, const char *action, const char *reason, int64_t tx_ref,
-                 char *why, size_t why_len, int64_t now, int64_t wall);
+int conn_control(struct conn *c, const char *action, const char *reason, int64_t tx_ref, char *why,
+                 size_t why_len, int64_t now, int64_t wall);
 
 /* ---- Central System calls (answers as OCPP status strings) ------------------ */
 
 /* connector_id 0: choose one. profile is borrowed. */
 const char *conn_remote_start(struct conn_cp *cp, int connector_id, const char *id_tag,
                               const json_t *profile, int64_t now, int64_t wall);
-const char *conn_remote_stop(struct conn_cp *cp, int64_t transaction_id, int64_t now,
-                             int64_t wall);
+const char *conn_remote_stop(struct conn_cp *cp, int64_t transaction_id, int64_t now, int64_t wall);
 /* NULL: answered later through ops->unlock_result with token. */
 const char *conn_unlock(struct conn_cp *cp, int connector_id, uint64_t token, int64_t now,
                         int64_t wall);

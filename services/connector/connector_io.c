@@ -14,7 +14,7 @@
 #include "hw.h"
 #include "journal.h"
 
-#define OUTBOX_TIMEOUT_MS 10000 /* ocpp_tx until the bridge acknowledges */
+#define OUTBOX_TIMEOUT_MS   10000 /* ocpp_tx until the bridge acknowledges */
 #define OUTBOX_RETRY_MIN_MS 1000
 #define OUTBOX_RETRY_MAX_MS 30000
 
@@ -82,7 +82,6 @@ struct req {
 	int cp;
 	int conn;
 	uint64_t token;
-	int status; /* for a failure delivered from a timer */
 };
 
 static int64_t
@@ -359,19 +358,19 @@ static void
 op_hw_command(void *ud, struct conn *c, const struct conn_hw_cmd *cmd)
 {
 	struct connx *k = &cpx_of_conn(c)->conns[c->id];
-	const struct hw_ops *ops;
+	const struct hw_ops *hw_ops;
 
 	if (!k->hw)
 		return;
-	ops = k->hw->ops;
+	hw_ops = k->hw->ops;
 	if (!k->cmd_known || cmd->contactor != k->cmd.contactor)
-		ops->set_contactor(k->hw, cmd->contactor);
+		hw_ops->set_contactor(k->hw, cmd->contactor);
 	if (!k->cmd_known || cmd->lock != k->cmd.lock)
-		ops->set_lock(k->hw, cmd->lock);
+		hw_ops->set_lock(k->hw, cmd->lock);
 	if (!k->cmd_known || cmd->offered_a != k->cmd.offered_a)
-		ops->set_offered(k->hw, cmd->offered_a);
+		hw_ops->set_offered(k->hw, cmd->offered_a);
 	if (!k->cmd_known || cmd->led != k->cmd.led)
-		ops->set_led(k->hw, cmd->led);
+		hw_ops->set_led(k->hw, cmd->led);
 	k->cmd = *cmd;
 	k->cmd_known = true;
 }
@@ -522,7 +521,6 @@ static const struct conn_ops ops = {
 
 /* ---- the Central System's calls --------------------------------------------------- */
 
-
 static void
 on_call(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 {
@@ -542,12 +540,26 @@ on_call(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 		return;
 	}
 	sg_info("%s: %s %s", x->conf->id, action, call->unique_id);
+	if (!json_is_object(p) || (json_object_get(p, "connectorId") &&
+	                           !json_is_integer(json_object_get(p, "connectorId")))) {
+		/* the bridge validates calls against the schema: only a third party gets here */
+		struct sg_msg_ocpp_result r = {.error = "FormationViolation"};
+		sg_bus_reply(bus, in, &r);
+		return;
+	}
 	if (strcmp(action, "RemoteStartTransaction") == 0) {
-		status = conn_remote_start(&x->cp, conn_id,
-		                           json_string_value(json_object_get(p, "idTag")),
-		                           json_object_get(p, "chargingProfile"), mono(), wall());
+		const char *id_tag = json_string_value(json_object_get(p, "idTag"));
+		const json_t *profile = json_object_get(p, "chargingProfile");
+		if (!id_tag || !id_tag[0] || strlen(id_tag) > 20 ||
+		    (profile && !json_is_object(profile))) {
+			struct sg_msg_ocpp_result r = {.error = "FormationViolation"};
+			sg_bus_reply(bus, in, &r);
+			return;
+		}
+		status = conn_remote_start(&x->cp, conn_id, id_tag, profile, mono(), wall());
 	} else if (strcmp(action, "RemoteStopTransaction") == 0) {
-		status = conn_remote_stop(&x->cp, json_integer_value(json_object_get(p, "transactionId")),
+		status = conn_remote_stop(&x->cp,
+		                          json_integer_value(json_object_get(p, "transactionId")),
 		                          mono(), wall());
 	} else if (strcmp(action, "UnlockConnector") == 0) {
 		uint64_t token = ++s->next_unlock;
@@ -559,9 +571,11 @@ on_call(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 		}
 	} else if (strcmp(action, "ChangeAvailability") == 0) {
 		const char *type = json_string_value(json_object_get(p, "type"));
-		status = conn_change_availability(&x->cp, conn_id,
-		                                  type && strcmp(type, "Operative") == 0, mono(),
-		                                  wall());
+		if (!type || (strcmp(type, "Operative") != 0 && strcmp(type, "Inoperative") != 0))
+			status = "Rejected";
+		else
+			status = conn_change_availability(
+			    &x->cp, conn_id, strcmp(type, "Operative") == 0, mono(), wall());
 	} else {
 		struct sg_msg_ocpp_result r = {.error = "NotImplemented"};
 		sg_bus_reply(bus, in, &r);
@@ -691,9 +705,10 @@ on_control(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 	struct sg_msg_conn_control_result r = {0};
 
 	if (!c || c->id == 0) {
-		snprintf(r.error, sizeof(r.error), "no connector %.40s/%d", in->args->cp, in->args->conn);
-	} else if (conn_control(c, m->action, m->reason, m->tx_ref, r.error, sizeof(r.error), mono(),
-	                        wall()) == 0) {
+		snprintf(r.error, sizeof(r.error), "no connector %.40s/%d", in->args->cp,
+		         in->args->conn);
+	} else if (conn_control(c, m->action, m->reason, m->tx_ref, r.error, sizeof(r.error),
+	                        mono(), wall()) == 0) {
 		r.ok = true;
 	}
 	sg_bus_reply(bus, in, &r);
@@ -709,14 +724,16 @@ on_sim(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 	struct connx *k;
 
 	if (!x || in->args->conn < 0 || in->args->conn > x->conf->n_connectors) {
-		snprintf(r.error, sizeof(r.error), "no connector %.40s/%d", in->args->cp, in->args->conn);
+		snprintf(r.error, sizeof(r.error), "no connector %.40s/%d", in->args->cp,
+		         in->args->conn);
 		goto out;
 	}
 	k = &x->conns[in->args->conn];
 	if (in->args->conn == 0) {
 		/* the charge point as a whole: faults only */
 		uint32_t bit = conn_fault_bit(m->value);
-		bool fault = strcmp(m->action, "fault") == 0, clear = strcmp(m->action, "clear") == 0;
+		bool fault = strcmp(m->action, "fault") == 0,
+		     clear = strcmp(m->action, "clear") == 0;
 		if ((!fault && !clear) || (fault && !bit) || (clear && m->value[0] && !bit)) {
 			snprintf(r.error, sizeof(r.error),
 			         "connector 0 takes only fault CODE and clear [CODE]");
@@ -728,8 +745,8 @@ on_sim(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 		goto out;
 	}
 	if (!k->hw || !k->hw->ops->sim) {
-		snprintf(r.error, sizeof(r.error), "connector %.40s/%d is not simulated", in->args->cp,
-		         in->args->conn);
+		snprintf(r.error, sizeof(r.error), "connector %.40s/%d is not simulated",
+		         in->args->cp, in->args->conn);
 		goto out;
 	}
 	r.ok = k->hw->ops->sim(k->hw, m->action, m->value, r.error, sizeof(r.error)) == 0;
@@ -810,8 +827,8 @@ before_sleep(struct sg_loop *loop, void *ud)
 }
 
 static void
-on_key_change(struct sg_keys *keys, const char *cp, const struct sg_key_def *def,
-              const char *value, void *ud)
+on_key_change(struct sg_keys *keys, const char *cp, const struct sg_key_def *def, const char *value,
+              void *ud)
 {
 	struct conn_svc *s = ud;
 	struct cpx *x = cpx_of(s, cp);
@@ -886,16 +903,17 @@ setup_cp(struct conn_svc *s, struct cpx *x, int index)
 	for (int i = 1; i <= conf->n_connectors; i++) {
 		const struct sg_connector_conf *cc = &conf->connectors[i - 1];
 		struct connx *k2 = &x->conns[i];
-		char name[80], why[256];
+		char name[80];
 
 		k2->x = x;
 		k2->id = i;
 		snprintf(name, sizeof(name), "%s/%d", conf->id, i);
 		if (strcmp(cc->driver, "gpiod") == 0) {
+			char why[256];
 			k2->hw = hw_gpiod_new(s->svc->loop, name, cc, on_hw, k2, why, sizeof(why));
 			if (!k2->hw) {
-				sg_err("%s: charge_points.[%d].connectors.[%d].%s", s->svc->conf.path,
-				       index, i - 1, why);
+				sg_err("%s: charge_points.[%d].connectors.[%d].%s",
+				       s->svc->conf.path, index, i - 1, why);
 				return SG_EXIT_CONFIG;
 			}
 		} else {

@@ -69,8 +69,9 @@ void hw_sim_restore(struct hw *hw, bool cable, char ev_state);
 
 /* GPIO lines of conf. Returns NULL with the reason in why (naming the setting)
  * when a line cannot be found or requested. */
-struct hw *hw_gpiod_new(struct sg_loop *loop, const char *name, const struct sg_connector_conf *conf,
-                        hw_event_fn *cb, void *ud, char *why, size_t why_len);
+struct hw *hw_gpiod_new(struct sg_loop *loop, const char *name,
+                        const struct sg_connector_conf *conf, hw_event_fn *cb, void *ud, char *why,
+                        size_t why_len);
 
 static inline void
 hw_free(struct hw *hw)

@@ -42,10 +42,14 @@ enum line_id {
 #define L__OUTPUTS L_CONTACTOR_FB /* lines before it are outputs */
 
 static const char *const line_setting[L__COUNT] = {
-    [L_CONTACTOR] = "contactor",       [L_LOCK] = "lock",
-    [L_LED] = "led",                   [L_CONTACTOR_FB] = "contactor_feedback",
-    [L_LOCK_FB] = "lock_feedback",     [L_PLUG] = "plug",
-    [L_EV_CHARGE] = "ev_charge",       [L_PILOT_ERROR] = "pilot_error",
+    [L_CONTACTOR] = "contactor",
+    [L_LOCK] = "lock",
+    [L_LED] = "led",
+    [L_CONTACTOR_FB] = "contactor_feedback",
+    [L_LOCK_FB] = "lock_feedback",
+    [L_PLUG] = "plug",
+    [L_EV_CHARGE] = "ev_charge",
+    [L_PILOT_ERROR] = "pilot_error",
     [L_CABLE] = "cable",
 };
 
@@ -371,9 +375,10 @@ open_line(struct gp *g, const struct sg_gpio_conf *io, enum line_id id, char *wh
 		return rc;
 	}
 	g->line[id] = line;
-	if (id >= L__OUTPUTS) {
+	if (id >= L__OUTPUTS && id < L__COUNT) {
 		g->fd[id] = gpiod_line_event_get_fd(line);
-		if (g->fd[id] < 0 || sg_loop_watch(g->hw.loop, g->fd[id], SG_READ, on_line, g) < 0) {
+		if (g->fd[id] < 0 ||
+		    sg_loop_watch(g->hw.loop, g->fd[id], SG_READ, on_line, g) < 0) {
 			snprintf(why, why_len, "gpio.%s: no event descriptor for line \"%s\"",
 			         line_setting[id], name);
 			g->fd[id] = -1;

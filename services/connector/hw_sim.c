@@ -103,8 +103,8 @@ static void
 drive_lock(struct sim *s)
 {
 	sg_loop_timer_del(s->hw.loop, s->lock_timer);
-	s->lock_timer =
-	    sg_loop_timer_add(s->hw.loop, s->lock_fail ? s->timeout_ms : SIM_FEEDBACK_MS, on_lock, s);
+	s->lock_timer = sg_loop_timer_add(
+	    s->hw.loop, s->lock_fail ? s->timeout_ms : SIM_FEEDBACK_MS, on_lock, s);
 }
 
 static void
@@ -193,7 +193,8 @@ sim_cmd(struct hw *hw, const char *action, const char *value, char *why, size_t 
 	} else if (strcmp(action, "fault") == 0) {
 		uint32_t bit = conn_fault_bit(value);
 		if (!bit) {
-			snprintf(why, why_len, "unknown ChargePointErrorCode \"%s\"", value ? value : "");
+			snprintf(why, why_len, "unknown ChargePointErrorCode \"%s\"",
+			         value ? value : "");
 			return -EINVAL;
 		}
 		s->faults |= bit;
@@ -202,7 +203,8 @@ sim_cmd(struct hw *hw, const char *action, const char *value, char *why, size_t 
 		if (value && value[0]) {
 			uint32_t bit = conn_fault_bit(value);
 			if (!bit) {
-				snprintf(why, why_len, "unknown ChargePointErrorCode \"%s\"", value);
+				snprintf(why, why_len, "unknown ChargePointErrorCode \"%s\"",
+				         value);
 				return -EINVAL;
 			}
 			s->faults &= ~bit;

@@ -100,7 +100,8 @@ static const char *const sql[ST__COUNT] = {
                      " ON CONFLICT (cp, conn) DO UPDATE SET operative = ?3, pending = ?4,"
                      " status = coalesce(?5, status)",
     [ST_CONN_LOAD] = "SELECT operative, pending, status FROM conn WHERE cp = ?1 AND conn = ?2",
-    [ST_SIM_SAVE] = "INSERT OR REPLACE INTO sim (cp, conn, cable, ev_state) VALUES (?1, ?2, ?3, ?4)",
+    [ST_SIM_SAVE] =
+        "INSERT OR REPLACE INTO sim (cp, conn, cable, ev_state) VALUES (?1, ?2, ?3, ?4)",
     [ST_SIM_LOAD] = "SELECT cable, ev_state FROM sim WHERE cp = ?1 AND conn = ?2",
 };
 

@@ -41,7 +41,7 @@ typedef void journal_tx_fn(const char *cp, int conn, const struct conn_tx *tx, v
 /* Opens (creating and migrating) the journal at path. now_wall seeds the
  * tx_ref counter of a new file. Returns 0 or a negative errno (logged). */
 int journal_open(const char *path, int64_t now_wall, struct journal **out);
-void journal_close(struct journal *j); /* accepts NULL */
+void journal_close(struct journal *j);  /* accepts NULL */
 sqlite3 *journal_db(struct journal *j); /* for sg_keys_new() */
 
 /* A fresh tx_ref, durably reserved before it is returned; < 0 on failure. */

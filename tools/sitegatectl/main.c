@@ -23,6 +23,8 @@
 #include "sitegate/service.h"
 #include "sitegate/time.h"
 
+#include "progress.h"
+
 #define EXIT_USAGE 64
 
 struct ctl {
@@ -37,7 +39,8 @@ struct ctl {
 	bool synced;
 
 	/* status */
-	json_t *services, *cps;
+	json_t *services, *cps, *site;
+	json_t *lines; /* cp -> {firmware, diagnostics}: rendered progress lines */
 	/* monitor */
 	const char *pattern;
 	long count, seen;
@@ -76,25 +79,26 @@ common_opt(struct ctl *ctl, int c)
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-	        "Usage: sitegatectl [-c FILE] [--json] [-v] COMMAND [ARGS]\n"
-	        "Commands:\n"
-	        "  status                         services, charge points and connectors\n"
-	        "  monitor [PATTERN] [--count N]  print bus traffic (PATTERN below the prefix, "
-	        "default #)\n"
-	        "  ping SERVICE [--count N] [--timeout-ms MS]\n"
-	        "                                 round trips to a service through the broker\n"
-	        "  wait SERVICE... [--timeout-ms MS]\n"
-	        "                                 until the services are online\n"
-	        "  sim CP CONN ACTION [VALUE] [--timeout-ms MS]\n"
-	        "                                 drive a simulated connector: plug, unplug, remove,\n"
-	        "                                 ev A..F, rfid IDTAG, fault CODE, clear [CODE],\n"
-	        "                                 lock-fail, lock-ok, contactor-fail, contactor-ok\n"
-	        "Options:\n"
-	        "  -c, --config FILE  configuration file (default %s)\n"
-	        "  --json             machine-readable output, one JSON document per line\n"
-	        "  -v, --verbose      log debug messages\n",
-	        SG_CONFIG_DEFAULT_PATH);
+	fprintf(
+	    out,
+	    "Usage: sitegatectl [-c FILE] [--json] [-v] COMMAND [ARGS]\n"
+	    "Commands:\n"
+	    "  status                         services, charge points and connectors\n"
+	    "  monitor [PATTERN] [--count N]  print bus traffic (PATTERN below the prefix, "
+	    "default #)\n"
+	    "  ping SERVICE [--count N] [--timeout-ms MS]\n"
+	    "                                 round trips to a service through the broker\n"
+	    "  wait SERVICE... [--timeout-ms MS]\n"
+	    "                                 until the services are online\n"
+	    "  sim CP CONN ACTION [VALUE] [--timeout-ms MS]\n"
+	    "                                 drive a simulated connector: plug, unplug, remove,\n"
+	    "                                 ev A..F, rfid IDTAG, fault CODE, clear [CODE],\n"
+	    "                                 lock-fail, lock-ok, contactor-fail, contactor-ok\n"
+	    "Options:\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  --json             machine-readable output, one JSON document per line\n"
+	    "  -v, --verbose      log debug messages\n",
+	    SG_CONFIG_DEFAULT_PATH);
 }
 
 static void
@@ -144,6 +148,21 @@ cp_entry(struct ctl *ctl, const char *cp)
 	return e;
 }
 
+/* A connector-indexed member ("connectors", "limits") of the charge point's entry. */
+static void
+set_conn_member(struct ctl *ctl, const struct sg_bus_in *in, const char *member)
+{
+	char key[16];
+	json_t *e = cp_entry(ctl, in->args->cp);
+	json_t *m = json_object_get(e, member);
+	if (!m) {
+		m = json_object();
+		json_object_set_new(e, member, m);
+	}
+	snprintf(key, sizeof(key), "%d", in->args->conn);
+	json_object_set_new(m, key, sg_msg_to_json(in->id, in->msg));
+}
+
 static void
 on_svc_status(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 {
@@ -161,11 +180,41 @@ on_cp_state(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 static void
 on_conn_state(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 {
+	set_conn_member(ud, in, "connectors");
+}
+
+static void
+on_conn_limit(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
+{
+	set_conn_member(ud, in, "limits");
+}
+
+static void
+on_site_share(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
+{
 	struct ctl *ctl = ud;
-	char key[16];
-	snprintf(key, sizeof(key), "%d", in->args->conn);
-	json_t *conns = json_object_get(cp_entry(ctl, in->args->cp), "connectors");
-	json_object_set_new(conns, key, sg_msg_to_json(in->id, in->msg));
+	json_decref(ctl->site);
+	ctl->site = sg_msg_to_json(in->id, in->msg);
+}
+
+static void
+on_maintenance(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
+{
+	struct ctl *ctl = ud;
+	bool fw = in->id == SG_MSG_fw_state;
+	char line[256];
+	if (fw)
+		mt_fw_state_line(in->msg, 20, line, sizeof(line));
+	else
+		mt_diag_state_line(in->msg, 20, line, sizeof(line));
+	json_object_set_new(cp_entry(ctl, in->args->cp), fw ? "firmware" : "diagnostics",
+	                    sg_msg_to_json(in->id, in->msg));
+	json_t *l = json_object_get(ctl->lines, in->args->cp);
+	if (!l) {
+		l = json_object();
+		json_object_set_new(ctl->lines, in->args->cp, l);
+	}
+	json_object_set_new(l, fw ? "firmware" : "diagnostics", json_string(line));
 }
 
 static const char *
@@ -199,10 +248,26 @@ print_status_text(struct ctl *ctl)
 		printf("  %-10s %s", id, str_or(st, "connection", "unknown"));
 		if (*str_or(st, "registration", ""))
 			printf(" (%s)", str_or(st, "registration", ""));
-		if (json_object_get(st, "queue_depth"))
+		if (json_object_get(st, "queue_depth")) {
 			printf("  queue %" JSON_INTEGER_FORMAT,
 			       json_integer_value(json_object_get(st, "queue_depth")));
+			if (json_integer_value(json_object_get(st, "queue_depth")))
+				printf(" (oldest %" JSON_INTEGER_FORMAT " s)",
+				       json_integer_value(json_object_get(st, "queue_oldest_age")) /
+				           1000);
+			printf(", dropped %" JSON_INTEGER_FORMAT
+			       ", reconnects %" JSON_INTEGER_FORMAT ", clock %s",
+			       json_integer_value(json_object_get(st, "queue_drops")),
+			       json_integer_value(json_object_get(st, "reconnects")),
+			       json_is_true(json_object_get(st, "clock_trusted")) ? "trusted"
+			                                                          : "not trusted");
+		}
 		printf("\n");
+		json_t *pl = json_object_get(ctl->lines, id);
+		if (json_object_get(pl, "firmware"))
+			printf("    %s\n", json_string_value(json_object_get(pl, "firmware")));
+		if (json_object_get(pl, "diagnostics"))
+			printf("    %s\n", json_string_value(json_object_get(pl, "diagnostics")));
 		json_t *conns = json_object_get(e, "connectors");
 		for (int c = 0; c <= ctl->conf.cps[i].n_connectors; c++) {
 			char key[16];
@@ -216,8 +281,28 @@ print_status_text(struct ctl *ctl)
 				printf(" transaction %" JSON_INTEGER_FORMAT " (%s)",
 				       json_integer_value(json_object_get(cs, "transaction_id")),
 				       str_or(cs, "id_tag", "?"));
+			json_t *l = json_object_get(json_object_get(e, "limits"), key);
+			if (c > 0 && l) {
+				double limit = json_number_value(json_object_get(l, "limit_a"));
+				json_t *ocpp = json_object_get(l, "ocpp_limit_a");
+				printf("  limit %.1f A (%s", limit, str_or(l, "source", "?"));
+				if (ocpp && json_number_value(ocpp) != limit)
+					printf("; OCPP %.1f A", json_number_value(ocpp));
+				printf(")");
+			}
 			printf("\n");
 		}
+	}
+	if (ctl->site) {
+		printf("Site: %.1f A to share, %.1f A offered to %" JSON_INTEGER_FORMAT
+		       " connector(s)",
+		       json_number_value(json_object_get(ctl->site, "capacity_a")),
+		       json_number_value(json_object_get(ctl->site, "offered_a")),
+		       json_integer_value(json_object_get(ctl->site, "active")));
+		if (json_integer_value(json_object_get(ctl->site, "paused")))
+			printf(", %" JSON_INTEGER_FORMAT " waiting for its turn",
+			       json_integer_value(json_object_get(ctl->site, "paused")));
+		printf("\n");
 	}
 }
 
@@ -227,6 +312,8 @@ status_synced(struct ctl *ctl)
 	if (ctl->json) {
 		json_t *doc =
 		    json_pack("{s:O,s:O}", "services", ctl->services, "charge_points", ctl->cps);
+		if (ctl->site)
+			json_object_set(doc, "site", ctl->site);
 		print_json_line(doc);
 		json_decref(doc);
 	} else {
@@ -248,10 +335,15 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		goto bad;
 	ctl->services = json_object();
 	ctl->cps = json_object();
+	ctl->lines = json_object();
 	on_synced = status_synced;
 	sg_bus_subscribe(ctl->bus, SG_MSG_svc_status, on_svc_status, ctl);
 	sg_bus_subscribe(ctl->bus, SG_MSG_cp_state, on_cp_state, ctl);
 	sg_bus_subscribe(ctl->bus, SG_MSG_conn_state, on_conn_state, ctl);
+	sg_bus_subscribe(ctl->bus, SG_MSG_conn_limit, on_conn_limit, ctl);
+	sg_bus_subscribe(ctl->bus, SG_MSG_site_share, on_site_share, ctl);
+	sg_bus_subscribe(ctl->bus, SG_MSG_fw_state, on_maintenance, ctl);
+	sg_bus_subscribe(ctl->bus, SG_MSG_diag_state, on_maintenance, ctl);
 	return 0;
 bad:
 	fprintf(stderr, "sitegatectl: status takes no arguments\n");
@@ -513,8 +605,8 @@ on_sim_result(struct sg_bus *bus, int status, const void *reply, void *ud)
 static void
 sim_synced(struct ctl *ctl)
 {
-	if (sg_bus_request(ctl->bus, SG_MSG_sim_cmd, &ctl->sim_cmd, &ctl->sim_args,
-	                   ctl->timeout_ms, on_sim_result, ctl) < 0) {
+	if (sg_bus_request(ctl->bus, SG_MSG_sim_cmd, &ctl->sim_cmd, &ctl->sim_args, ctl->timeout_ms,
+	                   on_sim_result, ctl) < 0) {
 		fprintf(stderr, "sitegatectl: cannot send the sim command\n");
 		ctl->exit_code = 1;
 		sg_loop_stop(ctl->loop);
@@ -582,11 +674,8 @@ static const struct {
 	const char *name;
 	int (*fn)(struct ctl *ctl, int argc, char **argv);
 } commands[] = {
-    {"status", cmd_status},
-    {"monitor", cmd_monitor},
-    {"ping", cmd_ping},
-    {"wait", cmd_wait},
-    {"sim", cmd_sim},
+    {"status", cmd_status}, {"monitor", cmd_monitor}, {"ping", cmd_ping},
+    {"wait", cmd_wait},     {"sim", cmd_sim},
 };
 
 int
@@ -690,6 +779,8 @@ out:
 		free(ctl.waiting[i]);
 	free(ctl.waiting);
 	json_decref(ctl.services);
+	json_decref(ctl.site);
+	json_decref(ctl.lines);
 	json_decref(ctl.cps);
 	if (password) {
 		explicit_bzero(password, strlen(password));

@@ -87,7 +87,8 @@ set_level(struct gpiod_line *l, int level)
 		return;
 	l->level = level;
 	if (l->events && l->pipe[1] >= 0) {
-		char e = (char)(level ? GPIOD_LINE_EVENT_RISING_EDGE : GPIOD_LINE_EVENT_FALLING_EDGE);
+		char e =
+		    (char)(level ? GPIOD_LINE_EVENT_RISING_EDGE : GPIOD_LINE_EVENT_FALLING_EDGE);
 		if (write(l->pipe[1], &e, 1) != 1)
 			abort();
 	}
@@ -158,7 +159,7 @@ gpiod_chip_find_line(struct gpiod_chip *c, const char *name)
 
 int
 gpiod_line_request_output_flags(struct gpiod_line *l, const char *consumer, int flags,
-                                 int default_val)
+                                int default_val)
 {
 	if (l->requested) {
 		errno = EBUSY;

@@ -500,14 +500,10 @@ teardown(void **state)
  * Unavailable Faulted. */
 static const char *const table[CONN_STATUS__COUNT] = {
     /*             A P C D E F R U I */
-    [CONN_AVAILABLE] = "-xxxx-xxx",
-    [CONN_PREPARING] = "x-xxxx--x",
-    [CONN_CHARGING] = "x--xxx-xx",
-    [CONN_SUSPENDED_EV] = "x-x-xx-xx",
-    [CONN_SUSPENDED_EVSE] = "x-xx-x-xx",
-    [CONN_FINISHING] = "xx-----xx",
-    [CONN_RESERVED] = "xx-----xx",
-    [CONN_UNAVAILABLE] = "xxxxx---x",
+    [CONN_AVAILABLE] = "-xxxx-xxx",      [CONN_PREPARING] = "x-xxxx--x",
+    [CONN_CHARGING] = "x--xxx-xx",       [CONN_SUSPENDED_EV] = "x-x-xx-xx",
+    [CONN_SUSPENDED_EVSE] = "x-xx-x-xx", [CONN_FINISHING] = "xx-----xx",
+    [CONN_RESERVED] = "xx-----xx",       [CONN_UNAVAILABLE] = "xxxxx---x",
     [CONN_FAULTED] = "xxxxxxxx-",
 };
 
@@ -591,7 +587,8 @@ to_suspended_evse(void)
 {
 	char why[64];
 	to_charging();
-	assert_int_equal(conn_control(C(1), "suspend", NULL, 0, why, sizeof(why), W.now, W.wall), 0);
+	assert_int_equal(conn_control(C(1), "suspend", NULL, 0, why, sizeof(why), W.now, W.wall),
+	                 0);
 	settle(1);
 	assert_now(1, CONN_SUSPENDED_EVSE);
 }
@@ -1127,29 +1124,29 @@ s_i_h(void)
 	clear(1);
 }
 
-#define A CONN_AVAILABLE
-#define P CONN_PREPARING
-#define CH CONN_CHARGING
-#define SEV CONN_SUSPENDED_EV
+#define A     CONN_AVAILABLE
+#define P     CONN_PREPARING
+#define CH    CONN_CHARGING
+#define SEV   CONN_SUSPENDED_EV
 #define SEVSE CONN_SUSPENDED_EVSE
-#define F CONN_FINISHING
-#define R CONN_RESERVED
-#define U CONN_UNAVAILABLE
-#define X CONN_FAULTED
+#define F     CONN_FINISHING
+#define R     CONN_RESERVED
+#define U     CONN_UNAVAILABLE
+#define X     CONN_FAULTED
 static const struct scenario allowed_scenarios[] = {
-    {A, P, 1, s_a_b},       {A, CH, 1, s_a_c},      {A, SEV, 1, s_a_d},     {A, SEVSE, 1, s_a_e},
-    {A, R, 1, s_a_g},       {A, U, 1, s_a_h},       {A, X, 1, s_a_i},       {P, A, 1, s_b_a},
-    {P, CH, 1, s_b_c},      {P, SEV, 1, s_b_d},     {P, SEVSE, 1, s_b_e},   {P, F, 1, s_b_f},
-    {P, X, 1, s_b_i},       {CH, A, 2, s_c_a},      {CH, SEV, 1, s_c_d},    {CH, SEVSE, 1, s_c_e},
-    {CH, F, 1, s_c_f},      {CH, U, 1, s_c_h},      {CH, X, 1, s_c_i},      {SEV, A, 2, s_d_a},
-    {SEV, CH, 1, s_d_c},    {SEV, SEVSE, 1, s_d_e}, {SEV, F, 1, s_d_f},     {SEV, U, 1, s_d_h},
-    {SEV, X, 1, s_d_i},     {SEVSE, A, 2, s_e_a},   {SEVSE, CH, 1, s_e_c},  {SEVSE, SEV, 1, s_e_d},
-    {SEVSE, F, 1, s_e_f},   {SEVSE, U, 1, s_e_h},   {SEVSE, X, 1, s_e_i},   {F, A, 1, s_f_a},
-    {F, P, 1, s_f_b},       {F, U, 1, s_f_h},       {F, X, 1, s_f_i},       {R, A, 1, s_g_a},
-    {R, P, 1, s_g_b},       {R, U, 1, s_g_h},       {R, X, 1, s_g_i},       {U, A, 1, s_h_a},
-    {U, P, 1, s_h_b},       {U, CH, 1, s_h_c},      {U, SEV, 1, s_h_d},     {U, SEVSE, 1, s_h_e},
-    {U, X, 1, s_h_i},       {X, A, 1, s_i_a},       {X, P, 1, s_i_b},       {X, CH, 1, s_i_c},
-    {X, SEV, 1, s_i_d},     {X, SEVSE, 1, s_i_e},   {X, F, 1, s_i_f},       {X, R, 1, s_i_g},
+    {A, P, 1, s_a_b},     {A, CH, 1, s_a_c},      {A, SEV, 1, s_a_d},    {A, SEVSE, 1, s_a_e},
+    {A, R, 1, s_a_g},     {A, U, 1, s_a_h},       {A, X, 1, s_a_i},      {P, A, 1, s_b_a},
+    {P, CH, 1, s_b_c},    {P, SEV, 1, s_b_d},     {P, SEVSE, 1, s_b_e},  {P, F, 1, s_b_f},
+    {P, X, 1, s_b_i},     {CH, A, 2, s_c_a},      {CH, SEV, 1, s_c_d},   {CH, SEVSE, 1, s_c_e},
+    {CH, F, 1, s_c_f},    {CH, U, 1, s_c_h},      {CH, X, 1, s_c_i},     {SEV, A, 2, s_d_a},
+    {SEV, CH, 1, s_d_c},  {SEV, SEVSE, 1, s_d_e}, {SEV, F, 1, s_d_f},    {SEV, U, 1, s_d_h},
+    {SEV, X, 1, s_d_i},   {SEVSE, A, 2, s_e_a},   {SEVSE, CH, 1, s_e_c}, {SEVSE, SEV, 1, s_e_d},
+    {SEVSE, F, 1, s_e_f}, {SEVSE, U, 1, s_e_h},   {SEVSE, X, 1, s_e_i},  {F, A, 1, s_f_a},
+    {F, P, 1, s_f_b},     {F, U, 1, s_f_h},       {F, X, 1, s_f_i},      {R, A, 1, s_g_a},
+    {R, P, 1, s_g_b},     {R, U, 1, s_g_h},       {R, X, 1, s_g_i},      {U, A, 1, s_h_a},
+    {U, P, 1, s_h_b},     {U, CH, 1, s_h_c},      {U, SEV, 1, s_h_d},    {U, SEVSE, 1, s_h_e},
+    {U, X, 1, s_h_i},     {X, A, 1, s_i_a},       {X, P, 1, s_i_b},      {X, CH, 1, s_i_c},
+    {X, SEV, 1, s_i_d},   {X, SEVSE, 1, s_i_e},   {X, F, 1, s_i_f},      {X, R, 1, s_i_g},
     {X, U, 1, s_i_h},
 };
 
@@ -1181,8 +1178,8 @@ static void
 assert_not_published(int id, enum conn_status from, enum conn_status to)
 {
 	if (published(id, from, to))
-		fail_msg("connector %d published the forbidden %s -> %s", id, conn_status_name(from),
-		         conn_status_name(to));
+		fail_msg("connector %d published the forbidden %s -> %s", id,
+		         conn_status_name(from), conn_status_name(to));
 }
 
 /* Finishing -> Charging: a new transaction on a cable left in (F2, then B3). */
@@ -1624,8 +1621,12 @@ test_change_availability_scheduled(void **state)
 static void
 test_change_availability_scheduled_restart(void **state)
 {
-	struct conn_tx tx = {.tx_ref = 7, .transaction_id = 70, .id_tag = "T1",
-	                     .start_wall = T0 - 60000, .meter_start = 100, .energy_wh = 900,
+	struct conn_tx tx = {.tx_ref = 7,
+	                     .transaction_id = 70,
+	                     .id_tag = "T1",
+	                     .start_wall = T0 - 60000,
+	                     .meter_start = 100,
+	                     .energy_wh = 900,
 	                     .energy_wall = T0 - 1000};
 	world_init("sf", 0);
 	conn_restore(C(1), true, 0, "Charging");
@@ -1774,11 +1775,11 @@ test_contactor_failure(void **state)
 static void
 test_remote_start(void **state)
 {
-	json_t *profile = json_pack("{s:i,s:i,s:s,s:s,s:{s:s,s:[{s:i,s:f}]}}", "chargingProfileId",
-	                            3, "stackLevel", 0, "chargingProfilePurpose", "TxProfile",
-	                            "chargingProfileKind", "Relative", "chargingSchedule",
-	                            "chargingRateUnit", "A", "chargingSchedulePeriod", "startPeriod",
-	                            0, "limit", 10.0);
+	json_t *profile =
+	    json_pack("{s:i,s:i,s:s,s:s,s:{s:s,s:[{s:i,s:f}]}}", "chargingProfileId", 3,
+	              "stackLevel", 0, "chargingProfilePurpose", "TxProfile", "chargingProfileKind",
+	              "Relative", "chargingSchedule", "chargingRateUnit", "A",
+	              "chargingSchedulePeriod", "startPeriod", 0, "limit", 10.0);
 	json_t *bad = json_pack("{s:s}", "chargingProfilePurpose", "TxDefaultProfile");
 
 	world(0);
@@ -1959,8 +1960,12 @@ test_min_status_duration(void **state)
 static void
 test_power_loss(void **state)
 {
-	struct conn_tx tx = {.tx_ref = 31, .id_tag = "T1", .start_wall = T0 - 3600000,
-	                     .meter_start = 1000, .energy_wh = 7777.7, .energy_wall = T0 - 5000};
+	struct conn_tx tx = {.tx_ref = 31,
+	                     .id_tag = "T1",
+	                     .start_wall = T0 - 3600000,
+	                     .meter_start = 1000,
+	                     .energy_wh = 7777.7,
+	                     .energy_wall = T0 - 5000};
 
 	world_init("sf", 5);
 	conn_restore(C(1), true, -1, "Charging");
@@ -2035,9 +2040,9 @@ test_control(void **state)
 	char why[100];
 
 	world(0);
-	assert_int_equal(conn_control(C(1), "stop", "DeAuthorized", 0, why, sizeof(why), W.now,
-	                              W.wall),
-	                 -ENOENT);
+	assert_int_equal(
+	    conn_control(C(1), "stop", "DeAuthorized", 0, why, sizeof(why), W.now, W.wall),
+	    -ENOENT);
 	to_charging();
 	assert_int_equal(conn_control(C(1), "halt", NULL, 0, why, sizeof(why), W.now, W.wall),
 	                 -EINVAL);

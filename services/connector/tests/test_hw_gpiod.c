@@ -53,8 +53,8 @@ wait_event(enum hw_event_type type, int from, int64_t timeout_ms)
 static void
 lines(void)
 {
-	static const char *const names[] = {"CONT", "CONT_FB", "LOCK", "LOCK_FB", "PLUG",
-	                                    "CHARGE", "PERR", "CABLE", "LED"};
+	static const char *const names[] = {"CONT",   "CONT_FB", "LOCK",  "LOCK_FB", "PLUG",
+	                                    "CHARGE", "PERR",    "CABLE", "LED"};
 	fake_gpiod_reset();
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		fake_gpiod_add(names[i]);

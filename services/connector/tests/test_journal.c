@@ -49,9 +49,14 @@ teardown(void **state)
 static struct conn_tx
 sample_tx(int64_t ref)
 {
-	struct conn_tx tx = {.tx_ref = ref, .id_tag = "TAG1", .parent_id_tag = "PARENT",
-	                     .reservation_id = 4, .start_wall = T0, .meter_start = 100.5,
-	                     .energy_wh = 100.5, .energy_wall = T0};
+	struct conn_tx tx = {.tx_ref = ref,
+	                     .id_tag = "TAG1",
+	                     .parent_id_tag = "PARENT",
+	                     .reservation_id = 4,
+	                     .start_wall = T0,
+	                     .meter_start = 100.5,
+	                     .energy_wh = 100.5,
+	                     .energy_wall = T0};
 	return tx;
 }
 
@@ -160,18 +165,18 @@ test_connectors(void **state)
 	char status[17], ev;
 
 	assert_int_equal(journal_open(path, T0, &j), 0);
-	assert_int_equal(journal_conn_load(j, "CP1", 1, &operative, &pending, status, sizeof(status)),
-	                 0);
+	assert_int_equal(
+	    journal_conn_load(j, "CP1", 1, &operative, &pending, status, sizeof(status)), 0);
 	assert_int_equal(journal_conn_save(j, "CP1", 1, true, 0, "Charging"), 0);
 	assert_int_equal(journal_conn_save(j, "CP1", 1, true, 0, NULL), 0); /* keeps the status */
-	assert_int_equal(journal_conn_load(j, "CP1", 1, &operative, &pending, status, sizeof(status)),
-	                 1);
+	assert_int_equal(
+	    journal_conn_load(j, "CP1", 1, &operative, &pending, status, sizeof(status)), 1);
 	assert_true(operative);
 	assert_int_equal(pending, 0);
 	assert_string_equal(status, "Charging");
 	assert_int_equal(journal_conn_save(j, "CP1", 1, false, -1, "Unavailable"), 0);
-	assert_int_equal(journal_conn_load(j, "CP1", 1, &operative, &pending, status, sizeof(status)),
-	                 1);
+	assert_int_equal(
+	    journal_conn_load(j, "CP1", 1, &operative, &pending, status, sizeof(status)), 1);
 	assert_false(operative);
 	assert_int_equal(pending, -1);
 	assert_string_equal(status, "Unavailable");
@@ -182,9 +187,9 @@ test_connectors(void **state)
 	assert_true(cable);
 	assert_int_equal(ev, 'C');
 	/* the keys' table is there for sg_keys_new() */
-	assert_int_equal(sqlite3_exec(journal_db(j), "SELECT count(*) FROM ocpp_keys", NULL, NULL,
-	                              NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(journal_db(j), "SELECT count(*) FROM ocpp_keys", NULL, NULL, NULL),
+	    SQLITE_OK);
 	journal_close(j);
 }
 
@@ -206,8 +211,7 @@ test_kill9(void **state)
 		tx.energy_wh = 4242;
 		if (journal_tx_save(j, "CP1", 2, &tx) != 0)
 			_exit(1);
-		raise(SIGKILL);
-		_exit(2);
+		raise(SIGKILL); /* no return */
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
