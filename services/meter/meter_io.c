@@ -1112,6 +1112,45 @@ on_meter_read(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
 	json_decref(end);
 }
 
+/* TriggerMessage MeterValues (the bridge has answered Accepted already): the
+ * MeterValuesSampledData now, context Trigger, for the connector asked for, or
+ * for every connector and the charge point as a whole when none was given. A
+ * running transaction's values go through the bridge's queue with it. */
+static void
+on_trigger(struct sg_bus *bus, const struct sg_bus_in *in, void *ud)
+{
+	struct meter_svc *m = ud;
+	const struct sg_msg_ocpp_trigger *t = in->msg;
+	struct mcp *cp = find_cp(m, in->args->cp);
+	if (!cp || strcmp(in->args->name, "MeterValues") != 0)
+		return;
+	uint32_t mask = key_mask(cp, "MeterValuesSampledData");
+	int64_t now = sg_time_wall_ms();
+	struct meter_reading parts[SG_MAX_CONNECTORS];
+	struct meter_value_opts o = {.context = "Trigger"};
+
+	for (int i = 0; i < cp->n_conns; i++) {
+		struct mconn *c = &cp->conns[i];
+		parts[i] = take_reading(c, now);
+		if (t->connector_id >= 0 && t->connector_id != c->id)
+			continue;
+		json_t *mv = meter_value_json(&parts[i], mask, &o);
+		if (mv && c->tx_state == TX_RUNNING)
+			send_tx(c, mv, false);
+		else if (mv)
+			send_plain(cp, c->id, mv);
+	}
+	if (t->connector_id <= 0) {
+		struct meter_reading sum;
+		struct meter_value_opts o0 = {.context = "Trigger", .inlet = true};
+		meter_reading_sum(parts, (size_t)cp->n_conns, &sum);
+		sum.ts = now;
+		json_t *mv = meter_value_json(&sum, mask, &o0);
+		if (mv)
+			send_plain(cp, 0, mv);
+	}
+}
+
 static void
 on_key_change(struct sg_keys *keys, const char *cp_id_, const struct sg_key_def *def,
               const char *value, void *ud)
@@ -1371,6 +1410,8 @@ meter_io_new(struct sg_service *svc, const struct meter_conf *conf, struct meter
 		rc = sg_bus_subscribe(m->bus, SG_MSG_tx_event, on_tx_event, m);
 	if (rc >= 0)
 		rc = sg_bus_subscribe(m->bus, SG_MSG_meter_read, on_meter_read, m);
+	if (rc >= 0)
+		rc = sg_bus_subscribe(m->bus, SG_MSG_ocpp_trigger, on_trigger, m);
 	if (rc < 0)
 		return rc;
 

@@ -103,11 +103,13 @@ struct cp {
 	bool clock_trusted;
 	int64_t clock_offset_ms; /* CSMS time minus our wall clock */
 	bool closing;            /* a close we asked for: redial without backoff growth */
+	bool resetting;          /* a Reset is under way (remote.c) */
 	bool close_after_flush;  /* close once the queued frames are out (new settings) */
 };
 
 struct owner;
 struct seen_service;
+struct vendor;
 
 struct bridge {
 	struct sg_service svc;
@@ -122,6 +124,7 @@ struct bridge {
 	int64_t next_dial;
 	struct owner *owners;
 	struct seen_service *services;
+	struct vendor *vendors; /* DataTransfer routing (remote.c) */
 	bool stopping;
 };
 
@@ -152,14 +155,23 @@ void cp_pong(struct cp *cp);
 bool cp_registered(const struct cp *cp);
 void cp_connector_state(struct cp *cp, int conn, const struct sg_msg_conn_state *st);
 void cp_publish_state(struct cp *cp);
+/* TriggerMessage of BootNotification, Heartbeat or StatusNotification (conn -1: all). */
+void cp_trigger(struct cp *cp, const char *message, int conn);
 extern const struct rpc_ops cp_rpc_ops;
 /* Our CALL for a service (ocpp_send): the request to answer when it ends. */
 int cp_send_for_service(struct cp *cp, const char *action, json_t *payload,
                         const struct sg_bus_in *in);
 
+/* remote.c: Reset, TriggerMessage, DataTransfer. remote_call() answers the
+ * call and returns true when the action is one of those. */
+bool remote_call(struct cp *cp, const char *unique_id, const char *action, json_t *payload);
+int remote_init(struct bridge *br);
+void remote_fini(struct bridge *br);
+
 /* route.c */
 int route_init(struct bridge *br);
 void route_fini(struct bridge *br);
+bool route_service_online(struct bridge *br, const char *svc);
 struct cp *bridge_cp(struct bridge *br, const char *id);
 /* A validated CSMS call: answered by the bridge or routed to its owner. */
 void route_call(struct cp *cp, const char *unique_id, const char *action, json_t *payload);

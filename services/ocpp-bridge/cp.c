@@ -19,7 +19,7 @@
 #define PONG_TIMEOUT_MS 10000
 
 /* Tags of our own CALLs; StatusNotification uses the connector's cp_conn. */
-static char tag_boot, tag_heartbeat, tag_tx;
+static char tag_boot, tag_trigger_boot, tag_heartbeat, tag_tx;
 
 /* An ocpp_send request waiting for the Central System's answer. */
 struct pending_send {
@@ -206,10 +206,9 @@ set_opt(json_t *obj, const char *key, const char *value)
 		json_object_set_new(obj, key, json_string(value));
 }
 
-static void
-send_boot(struct cp *cp, int64_t now)
+static json_t *
+boot_payload(const struct sg_cp_conf *c)
 {
-	const struct sg_cp_conf *c = cp->conf;
 	json_t *p =
 	    json_pack("{s:s,s:s}", "chargePointVendor", c->vendor, "chargePointModel", c->model);
 	set_opt(p, "chargePointSerialNumber", c->serial_number);
@@ -219,6 +218,13 @@ send_boot(struct cp *cp, int64_t now)
 	set_opt(p, "imsi", c->imsi);
 	set_opt(p, "meterType", c->meter_type);
 	set_opt(p, "meterSerialNumber", c->meter_serial_number);
+	return p;
+}
+
+static void
+send_boot(struct cp *cp, int64_t now)
+{
+	json_t *p = boot_payload(cp->conf);
 	if (rpc_call(cp->rpc, "BootNotification", p, &tag_boot, BRIDGE_CALL_TIMEOUT_MS, now) == 0)
 		cp->reg = REG_BOOTING;
 	else
@@ -246,11 +252,15 @@ send_statuses(struct cp *cp, int64_t now)
 		correct_timestamps(cp, p);
 		c->in_flight = true;
 		c->sent_version = c->version; /* optimistic; a later change bumps version */
-		if (rpc_call(cp->rpc, "StatusNotification", p, c, BRIDGE_CALL_TIMEOUT_MS, now) <
-		    0) {
+		int rc = rpc_call(cp->rpc, "StatusNotification", p, c, BRIDGE_CALL_TIMEOUT_MS, now);
+		if (rc == -EINVAL) {
 			c->in_flight = false;
 			sg_warn("%s: StatusNotification of connector %d refused locally",
 			        cp->conf->id, i);
+		} else if (rc < 0) {
+			/* no room for another CALL now: again when one ends (it kicks us) */
+			c->in_flight = false;
+			c->sent_version = c->version - 1;
 		}
 	}
 }
@@ -278,14 +288,21 @@ deliver_queue(struct cp *cp, int64_t now, int64_t *next)
 	cp->tx_action = m.action;
 	cp->tx_id_in_flight = json_integer_value(json_object_get(m.payload, "transactionId"));
 	rc = rpc_call(cp->rpc, m.action, m.payload, &tag_tx, BRIDGE_CALL_TIMEOUT_MS, now);
-	if (rc < 0) {
+	if (rc < 0)
+		cp->tx_in_flight = 0;
+	if (rc == -EINVAL) {
 		/* Our own message breaks the schema: retrying cannot help, so let the
 		 * attempts run out like any refused message. */
 		sg_err("%s: queued %s #%lld cannot be sent: %s", cp->conf->id, m.action,
 		       (long long)m.seq, strerror(-rc));
-		cp->tx_in_flight = 0;
 		if (fail_tx(cp, m.seq) == 1)
 			publish_tx_result(cp, m.tx_ref, m.action, NULL, true);
+	} else if (rc < 0) {
+		/* No room for another CALL now (services' messages fill the RPC queue):
+		 * not the message's fault, so no attempt is spent; it goes out when a
+		 * CALL ends (every answer kicks the timer). */
+		sg_debug("%s: queued %s #%lld waits: %s", cp->conf->id, m.action, (long long)m.seq,
+		         strerror(-rc));
 	}
 }
 
@@ -308,9 +325,7 @@ cp_tick(struct cp *cp, int64_t now)
 			SOONER(cp->dial_at);
 	}
 	if (cp->link == LINK_OPEN) {
-		int64_t t = rpc_tick(cp->rpc, now);
-		if (t >= 0)
-			SOONER(now + t);
+		rpc_tick(cp->rpc, now); /* an overdue answer fails its CALL first */
 
 		bool may_boot =
 		    cp->reg == REG_NONE || cp->reg == REG_PENDING || cp->reg == REG_REJECTED;
@@ -334,6 +349,11 @@ cp_tick(struct cp *cp, int64_t now)
 				}
 			}
 		}
+		/* The deadline of the CALL outstanding now, which may have gone out
+		 * just above: without it a lost answer waits for the next wake-up. */
+		int64_t t = rpc_tick(cp->rpc, now);
+		if (t >= 0)
+			SOONER(now + t);
 
 		/* A dead link shows as a missing pong: close it, and the redial follows. */
 		int64_t ping = key_int(cp, "WebSocketPingInterval") * 1000;
@@ -401,6 +421,26 @@ cp_link_down(struct cp *cp, const char *why)
 		ws_schedule_dial(cp, !cp->closing);
 	cp->closing = false;
 	cp_publish_state(cp);
+}
+
+void
+cp_trigger(struct cp *cp, const char *message, int conn)
+{
+	int64_t now = bridge_now();
+	if (!strcmp(message, "BootNotification")) {
+		rpc_call(cp->rpc, "BootNotification", boot_payload(cp->conf), &tag_trigger_boot,
+		         BRIDGE_CALL_TIMEOUT_MS, now);
+	} else if (!strcmp(message, "Heartbeat")) {
+		if (!cp->heartbeat_in_flight &&
+		    rpc_call(cp->rpc, "Heartbeat", json_object(), &tag_heartbeat,
+		             BRIDGE_CALL_TIMEOUT_MS, now) == 0)
+			cp->heartbeat_in_flight = true;
+	} else if (!strcmp(message, "StatusNotification")) {
+		for (int i = 0; i <= cp->conf->n_connectors; i++)
+			if ((conn < 0 || conn == i) && cp->conns[i].known)
+				cp->conns[i].sent_version = cp->conns[i].version - 1;
+		cp_kick(cp);
+	}
 }
 
 void
@@ -486,6 +526,10 @@ on_result(void *ud, void *tag, const char *action, json_t *payload)
 			          cp->conf->id, status ? status : "?",
 			          (long long)(interval > 0 ? interval : BRIDGE_BOOT_RETRY_S));
 		}
+	} else if (tag == &tag_trigger_boot) {
+		/* asked for by the Central System (to read iccid/imsi, say): the
+		 * registration stays as it is */
+		learn_time(cp, payload);
 	} else if (tag == &tag_heartbeat) {
 		cp->heartbeat_in_flight = false;
 		learn_time(cp, payload);
@@ -520,7 +564,9 @@ on_error(void *ud, void *tag, const char *action, enum rpc_failure kind, const c
 		sg_warn("%s: %s failed: %s%s%s", cp->conf->id, action, why,
 		        description && *description ? ": " : "", description ? description : "");
 
-	if (tag == &tag_boot) {
+	if (tag == &tag_trigger_boot) {
+		/* nothing to undo */
+	} else if (tag == &tag_boot) {
 		if (cp->reg == REG_BOOTING)
 			cp->reg = REG_NONE;
 		cp->boot_at = now + BRIDGE_BOOT_RETRY_S * 1000;
@@ -588,6 +634,8 @@ cp_send_for_service(struct cp *cp, const char *action, json_t *payload, const st
 		finish_send(cp, ps, NULL, rc == -EINVAL ? "FormationViolation" : "InternalError",
 		            rc == -EINVAL ? "the payload breaks the OCPP 1.6 schema"
 		                          : strerror(-rc));
+	else
+		cp_kick(cp); /* its timeout joins the timer */
 	return 0;
 }
 

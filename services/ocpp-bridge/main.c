@@ -187,7 +187,7 @@ setup(struct bridge *br)
 		sg_err("cannot watch signals: %s", strerror(errno));
 		return -EIO;
 	}
-	if (route_init(br) < 0)
+	if (route_init(br) < 0 || remote_init(br) < 0)
 		return -ENOMEM;
 
 	br->n_cps = br->svc.conf.n_cps;
@@ -251,6 +251,7 @@ out:
 	for (int i = 0; i < bridge.n_cps; i++)
 		cp_fini(&bridge.cps[i]);
 	route_fini(&bridge);
+	remote_fini(&bridge);
 	free(bridge.cps);
 	bridge_tls_vhosts_free(&bridge);
 	sg_keys_free(bridge.keys);

@@ -62,8 +62,8 @@ find_service(struct bridge *br, const char *name)
 	return NULL;
 }
 
-static bool
-service_online(struct bridge *br, const char *name)
+bool
+route_service_online(struct bridge *br, const char *name)
 {
 	const struct seen_service *s = find_service(br, name);
 	return s && s->online;
@@ -284,12 +284,14 @@ route_call(struct cp *cp, const char *unique_id, const char *action, json_t *pay
 		change_configuration(cp, unique_id, payload);
 		return;
 	}
+	if (remote_call(cp, unique_id, action, payload))
+		return;
 	struct owner *o = find_owner(br, action);
 	if (!o) {
 		rpc_reply_error(cp->rpc, unique_id, OCPP_ERROR_NOT_SUPPORTED, NULL);
 		return;
 	}
-	if (!service_online(br, o->svc)) {
+	if (!route_service_online(br, o->svc)) {
 		rpc_reply_error(cp->rpc, unique_id, OCPP_ERROR_INTERNAL_ERROR,
 		                "the service owning this action is not running");
 		return;
