@@ -20,6 +20,7 @@
 #define SESSION_EXPIRY_S      (7 * 24 * 3600) /* the broker keeps our queue a week */
 #define TOOL_SESSION_EXPIRY_S 300
 #define DEFAULT_QUEUE         10000
+#define STATE_BUCKETS         1024 /* retained topics: ~20 per charge point, 500+ of them */
 
 struct sub {
 	char pattern[SG_TOPIC_MAX];
@@ -75,7 +76,7 @@ struct sg_bus {
 
 	struct pending_pub *queue_head, *queue_tail; /* in order, while away */
 	size_t queue_len, queue_limit;
-	struct pending_pub *states; /* latest retained payload per topic */
+	struct pending_pub *states[STATE_BUCKETS]; /* latest retained payload per topic */
 
 	struct request *requests;
 	uint64_t next_correlation;
@@ -233,11 +234,21 @@ flush_queue(struct sg_bus *bus)
 	}
 }
 
+static struct pending_pub **
+state_bucket(struct sg_bus *bus, const char *topic)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)topic; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return &bus->states[h % STATE_BUCKETS];
+}
+
 /* Remembers the latest payload of a retained topic, to republish after a reconnect. */
 static int
 remember_state(struct sg_bus *bus, const char *topic, const void *payload, size_t len)
 {
-	for (struct pending_pub *s = bus->states; s; s = s->next) {
+	struct pending_pub **bucket = state_bucket(bus, topic);
+	for (struct pending_pub *s = *bucket; s; s = s->next) {
 		if (strcmp(s->topic, topic) != 0)
 			continue;
 		void *copy = malloc(len ? len : 1);
@@ -252,8 +263,8 @@ remember_state(struct sg_bus *bus, const char *topic, const void *payload, size_
 	struct pending_pub *s = pub_new(topic, payload, len, 1, true);
 	if (!s)
 		return -ENOMEM;
-	s->next = bus->states;
-	bus->states = s;
+	s->next = *bucket;
+	*bucket = s;
 	return 0;
 }
 
@@ -341,8 +352,9 @@ on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto
 		mosquitto_subscribe_v5(mosq, NULL, bus->subs[i].pattern, bus->subs[i].qos, 0, NULL);
 	/* Resync: our retained state may have been lost with a broker that had no
 	 * persistence; republishing the latest value is idempotent. */
-	for (struct pending_pub *s = bus->states; s; s = s->next)
-		send_now(bus, s);
+	for (size_t b = 0; b < STATE_BUCKETS; b++)
+		for (struct pending_pub *s = bus->states[b]; s; s = s->next)
+			send_now(bus, s);
 	flush_queue(bus);
 	if (bus->on_connect_fn)
 		bus->on_connect_fn(bus, true, bus->on_connect_ud);
@@ -651,11 +663,12 @@ sg_bus_free(struct sg_bus *bus)
 		bus->queue_head = p->next;
 		pub_free(p);
 	}
-	while (bus->states) {
-		struct pending_pub *p = bus->states;
-		bus->states = p->next;
-		pub_free(p);
-	}
+	for (size_t b = 0; b < STATE_BUCKETS; b++)
+		while (bus->states[b]) {
+			struct pending_pub *p = bus->states[b];
+			bus->states[b] = p->next;
+			pub_free(p);
+		}
 	free(bus->subs);
 	free(bus->host);
 	free(bus->user);

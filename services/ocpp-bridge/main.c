@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -152,9 +153,34 @@ seed_security(struct bridge *br, const struct sg_cp_conf *c)
 		sg_keys_set(br->keys, c->id, "AuthorizationKey", c->authorization_key);
 }
 
+/* Every charge point holds a socket (and lws a few spare descriptors): make
+ * sure the open-file limit allows them all, raising the soft limit to the hard
+ * one, rather than have the last charge points fail to connect forever. */
+static int
+check_fd_limit(int n_cps)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)n_cps * 2 + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < need) {
+		sg_err("%d charge points need %llu open files, the limit is %llu: raise it "
+		       "(LimitNOFILE= in the systemd unit, chpst -o with runit)",
+		       n_cps, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+		return -EMFILE;
+	}
+	return 0;
+}
+
 static int
 setup(struct bridge *br)
 {
+	if (check_fd_limit(br->svc.conf.n_cps) < 0)
+		return -EMFILE;
 	char path[512];
 	if (sg_service_state_path(&br->svc, "queue.db", path, sizeof(path)) < 0 ||
 	    txq_open(path, QUEUE_MAX_BYTES, &br->txq) < 0) {
