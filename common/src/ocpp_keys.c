@@ -111,7 +111,7 @@ const struct sg_key_def sg_key_defs[] = {
     KEY_INT("MeterValuesSampledDataMaxLength", CORE, METER, RO, STR(N_MEASURANDS), 1, N_MEASURANDS),
     /* 0: no sampled data */
     KEY_INT("MeterValueSampleInterval", CORE, METER, 0, "60", 0, NOLIMIT),
-    KEY_INT("MinimumStatusDuration", CORE, CONN, 0, "5", 0, NOLIMIT),
+    KEY_INT("MinimumStatusDuration", CORE, CONN, 0, "0", 0, NOLIMIT), /* seed 003: 0 */
     KEY_INT("NumberOfConnectors", CORE, CONN, RO, "1", 1, SG_MAX_CONNECTORS,
             .def_from = SG_KEY_DEF_CONNECTORS),
     KEY_INT("ResetRetries", CORE, BRIDGE, 0, "0", 0, NOLIMIT),
