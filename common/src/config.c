@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sitegate/config.h"
+#include "sitegate/ocpp_keys.h"
 
 #define ARRAY_SIZE(a)           (sizeof(a) / sizeof((a)[0]))
 #define FIELD_SIZE(type, field) sizeof(((type *)0)->field)
@@ -100,6 +101,40 @@ static const struct sg_conf_desc maintenance_table[] = {
               "seconds between attempts when the Central System names no retryInterval")},
 };
 
+static const struct sg_conf_desc meter_table[] = {
+    {CONF_INT(struct sg_meter_conf, stop_txn_max_values, "60", 4, 10000,
+              "MeterValue objects kept per transaction for StopTransaction.transactionData "
+              "(Transaction.Begin and .End included); more are thinned evenly")},
+    {CONF_INT(struct sg_meter_conf, stop_txn_max_bytes, "32768", 1024, 1048576,
+              "about this many bytes of JSON of them (the Central System's frame limit)")},
+    {CONF_INT(struct sg_meter_conf, persist_interval_s, "10", 1, 3600,
+              "a simulated meter's energy register is stored this often (and before any value "
+              "leaves the service)")},
+    {CONF_INT(struct sg_meter_conf, ack_timeout_s, "120", 5, 86400,
+              "a transaction MeterValues the bridge did not acknowledge by then is sent again")},
+    {CONF_INT(struct sg_meter_conf, outbox_limit, "1000", 10, 1000000,
+              "transaction MeterValues waiting for the bridge; beyond, the oldest periodic one "
+              "is dropped")},
+};
+
+static const struct sg_conf_desc key_override_table[] = {
+    {CONF_STRING(struct sg_key_override_conf, key, NULL,
+                 "the OCPP configuration key, e.g. MeterValueSampleInterval"),
+     .required = true},
+    {.name = "default",
+     .type = SG_CONF_STRING,
+     .offset = offsetof(struct sg_key_override_conf, def),
+     .size = FIELD_SIZE(struct sg_key_override_conf, def),
+     .def = "",
+     .doc = "its default at this site (\"\": the key's own)"},
+    {CONF_INT(struct sg_key_override_conf, min, "-2147483647", -2147483647, 2147483647,
+              "integer keys: the lowest value the Central System may set (unset: the key's)")},
+    {CONF_INT(struct sg_key_override_conf, max, "2147483647", -2147483647, 2147483647,
+              "integer keys: the highest (unset: the key's)")},
+    {CONF_STRING(struct sg_key_override_conf, members, "",
+                 "list keys: the members allowed at this site, ',' between (\"\": all)")},
+};
+
 static const struct sg_conf_desc auth_table[] = {
     {CONF_INT(struct sg_auth_conf, cache_max_entries, "1000", 1, 1000000,
               "authorization cache entries per charge point; the least recently used go first")},
@@ -152,7 +187,8 @@ static const struct sg_conf_desc gpio_table[] = {
                  "output line closing the power contactor; required with driver gpiod")},
     {CONF_STRING(struct sg_gpio_conf, contactor_feedback, "",
                  "input line of the contactor's auxiliary contact; \"\" = none")},
-    {CONF_STRING(struct sg_gpio_conf, lock, "", "output line engaging the cable lock; \"\" = none")},
+    {CONF_STRING(struct sg_gpio_conf, lock, "",
+                 "output line engaging the cable lock; \"\" = none")},
     {CONF_STRING(struct sg_gpio_conf, lock_feedback, "",
                  "input line reporting the lock engaged; \"\" = none")},
     {CONF_STRING(struct sg_gpio_conf, plug, "",
@@ -165,7 +201,8 @@ static const struct sg_conf_desc gpio_table[] = {
     {CONF_STRING(struct sg_gpio_conf, cable, "",
                  "input line: a cable is in the socket (proximity); \"\" = follow plug")},
     {CONF_STRING(struct sg_gpio_conf, led, "", "output line of the status light; \"\" = none")},
-    {CONF_BOOL(struct sg_gpio_conf, active_low, "false", "every line of the connector is active low")},
+    {CONF_BOOL(struct sg_gpio_conf, active_low, "false",
+               "every line of the connector is active low")},
     {CONF_INT(struct sg_gpio_conf, feedback_timeout_ms, "200", 10, 5000,
               "a feedback input must follow its output within this many ms, else "
               "PowerSwitchFailure or ConnectorLockFailure")},
@@ -178,6 +215,8 @@ const struct sg_conf_group sg_conf_groups[] = {
     {"csms", csms_table, ARRAY_SIZE(csms_table)},
     {"maintenance", maintenance_table, ARRAY_SIZE(maintenance_table)},
     {"auth", auth_table, ARRAY_SIZE(auth_table)},
+    {"meter", meter_table, ARRAY_SIZE(meter_table)},
+    {"ocpp_keys.[]", key_override_table, ARRAY_SIZE(key_override_table)},
     {"charge_points.[]", cp_table, ARRAY_SIZE(cp_table)},
     {"charge_points.[].connectors.[]", connector_table, ARRAY_SIZE(connector_table)},
     {"charge_points.[].connectors.[].gpio", gpio_table, ARRAY_SIZE(gpio_table)},
@@ -185,8 +224,8 @@ const struct sg_conf_group sg_conf_groups[] = {
 const size_t sg_conf_n_groups = ARRAY_SIZE(sg_conf_groups);
 
 /* Aggregates read by sg_config_load() itself, next to a table's settings. */
-static const char *const root_aggregates[] = {"broker",      "site", "csms", "charge_points",
-                                              "maintenance", "auth", NULL};
+static const char *const root_aggregates[] = {
+    "broker", "site", "csms", "charge_points", "maintenance", "auth", "meter", "ocpp_keys", NULL};
 static const char *const cp_aggregates[] = {"connectors", NULL};
 static const char *const connector_aggregates[] = {"gpio", NULL};
 
@@ -926,7 +965,8 @@ read_gpio(const struct reader *r, struct sg_connector_conf *c, const config_sett
 	if (io->lock_feedback[0] != '\0' && io->lock[0] == '\0')
 		return fail_member(r, g, gpath, "lock_feedback", "needs a lock line");
 	if (io->lock[0] != '\0' && strcmp(c->cable, "fixed") == 0)
-		return fail_member(r, g, gpath, "lock", "a fixed cable has no lock (cable = \"fixed\")");
+		return fail_member(r, g, gpath, "lock",
+		                   "a fixed cable has no lock (cable = \"fixed\")");
 	return 0;
 }
 
@@ -960,6 +1000,46 @@ read_connectors(const struct reader *r, struct sg_cp_conf *cp, const config_sett
 			                   c->id, j + 1);
 	}
 	cp->n_connectors = n;
+	return 0;
+}
+
+/* The optional ocpp_keys list: every entry names a key of the table, and its
+ * limits must fit the key (checked here, so that a typo stops every service
+ * before its loop starts, with file, line and setting). */
+static int
+read_key_overrides(const struct reader *r, struct sg_config *conf, const config_setting_t *root)
+{
+	const config_setting_t *list = config_setting_get_member(root, "ocpp_keys");
+	char path[64], why[256];
+	int n;
+
+	if (list == NULL)
+		return 0;
+	n = check_list(r, root, list, "", "ocpp_keys", SG_MAX_KEY_OVERRIDES, "key");
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned int)i);
+		struct sg_key_override_conf *o = &conf->key_overrides[i];
+		snprintf(path, sizeof(path), "ocpp_keys.[%d]", i);
+		int rc = read_group(r, e, path, key_override_table, ARRAY_SIZE(key_override_table),
+		                    o, NULL);
+		if (rc < 0)
+			return rc;
+		const struct sg_key_def *d = sg_key_find(o->key);
+		if (d == NULL)
+			return fail_member(r, e, path, "key", "\"%s\" is no OCPP configuration key",
+			                   o->key);
+		snprintf(o->key, sizeof(o->key), "%s", d->name); /* the table's spelling */
+		struct sg_key_limits l = sg_key_override_limits(o, d);
+		if (sg_key_limits_check(d, &l, why, sizeof(why)) < 0)
+			return fail_member(r, e, path, "key", "%s: %s", d->name, why);
+		for (int k = 0; k < i; k++)
+			if (strcmp(conf->key_overrides[k].key, o->key) == 0)
+				return fail_member(r, e, path, "key", "%s is narrowed twice",
+				                   o->key);
+	}
+	conf->n_key_overrides = n;
 	return 0;
 }
 
@@ -1034,7 +1114,13 @@ validate(struct reader *r, struct sg_config *conf)
 	rc = read_section(r, root, "auth", auth_table, ARRAY_SIZE(auth_table), &conf->auth);
 	if (rc < 0)
 		return rc;
+	rc = read_section(r, root, "meter", meter_table, ARRAY_SIZE(meter_table), &conf->meter);
+	if (rc < 0)
+		return rc;
 	rc = check_globals(r, conf, root);
+	if (rc < 0)
+		return rc;
+	rc = read_key_overrides(r, conf, root);
 	if (rc < 0)
 		return rc;
 	rc = read_charge_points(r, conf, root);
@@ -1234,6 +1320,17 @@ sg_config_dump(const struct sg_config *conf, FILE *out)
 	dump_section(out, "maintenance", maintenance_table, ARRAY_SIZE(maintenance_table),
 	             &conf->maintenance);
 	dump_section(out, "auth", auth_table, ARRAY_SIZE(auth_table), &conf->auth);
+	dump_section(out, "meter", meter_table, ARRAY_SIZE(meter_table), &conf->meter);
+	if (conf->n_key_overrides > 0) {
+		fputs("ocpp_keys = (\n", out);
+		for (int i = 0; i < conf->n_key_overrides; i++) {
+			fputs("\t{\n", out);
+			dump_table(out, key_override_table, ARRAY_SIZE(key_override_table),
+			           &conf->key_overrides[i], 2);
+			fprintf(out, "\t}%s\n", i + 1 < conf->n_key_overrides ? "," : "");
+		}
+		fputs(");\n", out);
+	}
 	fputs("charge_points = (\n", out);
 	for (int i = 0; i < conf->n_cps; i++) {
 		const struct sg_cp_conf *cp = &conf->cps[i];

@@ -678,6 +678,15 @@ sg_keys_new(struct sg_service *svc, sqlite3 *db)
 	for (size_t k = 0; k < keys->n_keys; k++)
 		if (!(keys->keys[k].def->flags & SG_KEYF_OPTIN) && serve(keys, k) < 0)
 			goto fail;
+	/* The site's narrowing from sitegate.conf (ocpp_keys), for our own keys;
+	 * the config loader has checked every entry against the key table. */
+	for (int i = 0; i < svc->conf.n_key_overrides; i++) {
+		const struct sg_key_override_conf *o = &svc->conf.key_overrides[i];
+		const struct sg_key_def *d = sg_key_find(o->key);
+		if (d && strcmp(d->owner, svc->name) == 0 &&
+		    sg_keys_override(keys, o->key, sg_key_override_limits(o, d)) < 0)
+			goto fail;
+	}
 	sg_debug("keys: %zu keys of %zu charge points loaded", keys->n_keys, keys->n_cps);
 	return keys;
 nomem:

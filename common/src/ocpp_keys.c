@@ -683,3 +683,16 @@ sg_key_limits_check(const struct sg_key_def *def, const struct sg_key_limits *si
 	}
 	return 0;
 }
+
+struct sg_key_limits
+sg_key_override_limits(const struct sg_key_override_conf *o, const struct sg_key_def *def)
+{
+	bool has_min = o->min != SG_KEY_UNSET_MIN, has_max = o->max != SG_KEY_UNSET_MAX;
+	return (struct sg_key_limits){
+	    .def = o->def[0] ? o->def : NULL,
+	    .narrow = has_min || has_max,
+	    .min = has_min ? o->min : def->min,
+	    .max = has_max ? o->max : def->max,
+	    .members = o->members[0] ? o->members : NULL,
+	};
+}

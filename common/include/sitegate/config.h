@@ -130,6 +130,27 @@ struct sg_maintenance_conf {
 	int retry_interval_s;
 };
 
+/* ocpp_keys: how a site narrows an OCPP configuration key (its range, its
+ * default, the members a list may hold), as vendors do for their chargers. */
+#define SG_MAX_KEY_OVERRIDES 64
+#define SG_KEY_UNSET_MIN     (-2147483647)
+#define SG_KEY_UNSET_MAX     2147483647
+struct sg_key_override_conf {
+	char key[51];
+	char def[501];     /* "" = the key's own default */
+	int min, max;      /* integer keys; SG_KEY_UNSET_MIN/MAX: the key's own bound */
+	char members[501]; /* list keys: the allowed members, ',' between; "" = all */
+};
+
+/* meter: the meter service (sitegate-meter). */
+struct sg_meter_conf {
+	int stop_txn_max_values; /* MeterValue objects in StopTransaction.transactionData */
+	int stop_txn_max_bytes;  /* about that much JSON of them */
+	int persist_interval_s;  /* energy registers of simulated meters are stored this often */
+	int ack_timeout_s;       /* an ocpp_tx not acknowledged by then is sent again */
+	int outbox_limit;        /* MeterValues waiting for the bridge's acknowledgement */
+};
+
 /* auth: the authorization service (sitegate-auth). */
 struct sg_auth_conf {
 	int cache_max_entries; /* authorization cache size, per charge point */
@@ -144,6 +165,9 @@ struct sg_config {
 	struct sg_csms_conf csms;
 	struct sg_maintenance_conf maintenance;
 	struct sg_auth_conf auth;
+	struct sg_meter_conf meter;
+	struct sg_key_override_conf key_overrides[SG_MAX_KEY_OVERRIDES];
+	int n_key_overrides;
 	struct sg_cp_conf *cps; /* owned */
 	int n_cps;
 	/* The parsed file, for sg_conf_read_group() of service sections. Its

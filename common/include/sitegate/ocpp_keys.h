@@ -83,7 +83,8 @@ enum {
 struct sg_key_def {
 	const char *name;
 	enum sg_key_profile profile;
-	const char *owner; /* "ocpp-bridge", "connector", "meter", "auth", "smartcharge", "maintenance" */
+	const char
+	    *owner; /* "ocpp-bridge", "connector", "meter", "auth", "smartcharge", "maintenance" */
 	enum sg_key_type type;
 	unsigned flags;  /* SG_KEYF_* */
 	const char *def; /* the default; NULL: no value until written (AuthorizationKey) */
@@ -114,6 +115,11 @@ struct sg_key_limits {
 	sg_key_lookup_fn *lookup;
 	void *lookup_ud;
 };
+
+struct sg_key_override_conf;
+/* The limits a sitegate.conf ocpp_keys entry sets for key def (pointing into the entry). */
+struct sg_key_limits sg_key_override_limits(const struct sg_key_override_conf *o,
+                                            const struct sg_key_def *def);
 
 /* The key named name, case-insensitively, or NULL. */
 const struct sg_key_def *sg_key_find(const char *name);
