@@ -312,8 +312,9 @@ static const struct bad_case bad_cases[] = {
     {"ocpp_keys: range outside the key's",
      CP_MIN "ocpp_keys = (\n  { key = \"LightIntensity\"; min = 0; max = 150; }\n);\n",
      "@:3: ocpp_keys.[0].key: LightIntensity: range [0, 150] is not within [0, 100]"},
-    {"ocpp_keys: twice", CP_MIN "ocpp_keys = (\n  { key = \"HeartbeatInterval\"; max = 600; },\n"
-     "  { key = \"heartbeatinterval\"; default = \"60\"; }\n);\n",
+    {"ocpp_keys: twice",
+     CP_MIN "ocpp_keys = (\n  { key = \"HeartbeatInterval\"; max = 600; },\n"
+            "  { key = \"heartbeatinterval\"; default = \"60\"; }\n);\n",
      "@:4: ocpp_keys.[1].key: HeartbeatInterval is narrowed twice"},
     {"ocpp_keys: missing key", CP_MIN "ocpp_keys = (\n  { min = 1; }\n);\n",
      "@:3: ocpp_keys.[0].key: missing required setting"},

@@ -12,7 +12,7 @@
 
 #include "sitegate/ocpp_keys.h"
 
-static const char *const owners[] = {"ocpp-bridge", "connector", "meter",
+static const char *const owners[] = {"ocpp-bridge", "connector",   "meter",
                                      "auth",        "smartcharge", "maintenance"};
 
 static const struct sg_key_def *
