@@ -5,49 +5,133 @@
  * A gateway hosts several charge points, so a Reset restarts only the one
  * addressed: its transactions are stopped (the connector service queues their
  * StopTransactions with reason SoftReset or HardReset), then its connection is
- * closed and it boots again; the queued messages follow the new
+ * closed and it boots again. A soft reset first lets the Central System answer
+ * what was sent and empties the queue (for at most RESET_DRAIN_MS): closing
+ * with a CALL unanswered would lose the answer and send the message twice. A
+ * hard reset closes at once; what is still queued follows the new
  * BootNotification. The other charge points never notice. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sitegate/log.h"
+#include "sitegate/time.h"
 
 #include "bridge.h"
 
 #define RESET_SOFT_TIMEOUT_MS 30000
 #define RESET_HARD_TIMEOUT_MS 5000
+#define RESET_DRAIN_MS        10000 /* a soft reset waits this long at most for answers */
+#define RESET_DRAIN_POLL_MS   20
 
 struct vendor {
 	struct vendor *next;
-	char id[256];
+	char id[64]; /* a topic level, as in struct sg_topic_args */
 	char svc[32];
 	char message_ids[256];
 };
 
 struct reset_ctx {
+	struct reset_ctx *next; /* in `draining` */
 	struct bridge *br;
 	int cp;
 	bool hard;
 	int attempt;
+	uint32_t generation; /* the connection the Reset came on */
+	int64_t drain_until; /* bridge_now() */
+	lws_sorted_usec_list_t sul;
 };
+
+/* Soft resets waiting for the queue to empty (there is one bridge per process). */
+static struct reset_ctx *draining;
 
 /* ---- Reset ------------------------------------------------------------------ */
 
 static void request_reset(struct bridge *br, struct reset_ctx *rc);
+static void drain(struct reset_ctx *rc);
 
 static void
-finish_reset(struct cp *cp, bool hard)
+draining_remove(struct reset_ctx *rc)
 {
-	cp->resetting = false;
-	sg_notice("%s: %s reset: reconnecting, BootNotification follows", cp->conf->id,
-	          hard ? "hard" : "soft");
-	if (hard) {
-		ws_close(cp, "hard reset");
-	} else if (cp->wsi) {
-		cp->close_after_flush = true; /* what is queued to go out goes first */
-		lws_callback_on_writable(cp->wsi);
+	for (struct reset_ctx **pp = &draining; *pp; pp = &(*pp)->next) {
+		if (*pp == rc) {
+			*pp = rc->next;
+			rc->next = NULL;
+			return;
+		}
 	}
+}
+
+/* Closes the connection for the reset (a soft one after the frames queued to go
+ * out); the charge point redials and boots. Frees rc. */
+static void
+close_for_reset(struct reset_ctx *rc)
+{
+	struct cp *cp = &rc->br->cps[rc->cp];
+	cp->resetting = false;
+	if (cp->generation != rc->generation || cp->link != LINK_OPEN) {
+		/* lost meanwhile: the next connection boots anyway */
+		sg_notice("%s: %s reset: the connection is gone already, BootNotification follows",
+		          cp->conf->id, rc->hard ? "hard" : "soft");
+	} else {
+		sg_notice("%s: %s reset: reconnecting, BootNotification follows", cp->conf->id,
+		          rc->hard ? "hard" : "soft");
+		if (rc->hard) {
+			ws_close(cp, "hard reset");
+		} else if (cp->wsi) {
+			cp->close_after_flush = true;
+			lws_callback_on_writable(cp->wsi);
+		}
+	}
+	free(rc);
+}
+
+/* Whether a soft reset may close now: every CALL answered and the queue empty,
+ * or nothing more to wait for. */
+static bool
+drained(struct reset_ctx *rc, int64_t now)
+{
+	struct cp *cp = &rc->br->cps[rc->cp];
+	struct txq_stats qs = {0};
+	if (!cp_registered(cp) || cp->generation != rc->generation)
+		return true;
+	if (rpc_pending(cp->rpc) == 0 &&
+	    (txq_stats(rc->br->txq, cp->conf->id, sg_time_wall_ms(), &qs) < 0 || qs.depth == 0))
+		return true;
+	if (now < rc->drain_until)
+		return false;
+	sg_warn("%s: soft reset: %zu CALL(s) unanswered, %llu queued after %d s; closing, "
+	        "they follow the new BootNotification",
+	        cp->conf->id, rpc_pending(cp->rpc), (unsigned long long)qs.depth,
+	        RESET_DRAIN_MS / 1000);
+	return true;
+}
+
+static void
+on_drain_timer(lws_sorted_usec_list_t *sul)
+{
+	drain(lws_container_of(sul, struct reset_ctx, sul));
+}
+
+/* The transactions are stopped (or could not be confirmed): close, a soft reset
+ * once drained. Takes rc. */
+static void
+drain(struct reset_ctx *rc)
+{
+	draining_remove(rc);
+	if (rc->br->stopping) {
+		free(rc);
+		return;
+	}
+	if (!rc->hard && !drained(rc, bridge_now())) {
+		rc->next = draining;
+		draining = rc;
+		lws_sul_schedule(rc->br->ctx, 0, &rc->sul, on_drain_timer,
+		                 (lws_usec_t)RESET_DRAIN_POLL_MS * LWS_US_PER_MS);
+		return;
+	}
+	close_for_reset(rc);
 }
 
 static void
@@ -74,8 +158,8 @@ on_reset_done(struct sg_bus *bus, int status, const void *reply, void *ud)
 		sg_warn("%s: resetting without a confirmation of the transaction stops",
 		        cp->conf->id);
 	}
-	finish_reset(cp, rc->hard);
-	free(rc);
+	rc->drain_until = bridge_now() + RESET_DRAIN_MS;
+	drain(rc);
 }
 
 static void
@@ -90,8 +174,8 @@ request_reset(struct bridge *br, struct reset_ctx *rc)
 	if (sg_bus_request(br->svc.bus, SG_MSG_cp_reset, &req, &a,
 	                   rc->hard ? RESET_HARD_TIMEOUT_MS : RESET_SOFT_TIMEOUT_MS, on_reset_done,
 	                   rc) < 0) {
-		finish_reset(cp, rc->hard);
-		free(rc);
+		rc->drain_until = bridge_now() + RESET_DRAIN_MS;
+		drain(rc);
 	}
 }
 
@@ -100,7 +184,9 @@ reset(struct cp *cp, const char *unique_id, json_t *payload)
 {
 	struct bridge *br = cp->br;
 	const char *type = json_string_value(json_object_get(payload, "type"));
-	if (cp->resetting) {
+	/* Under way until the connection is gone: a Reset that came after the first
+	 * had finished but before it closed the connection would reboot twice. */
+	if (cp->resetting || cp->close_after_flush || cp->closing) {
 		rpc_reply(cp->rpc, unique_id, json_pack("{s:s}", "status", "Rejected"));
 		return;
 	}
@@ -112,13 +198,14 @@ reset(struct cp *cp, const char *unique_id, json_t *payload)
 	rc->br = br;
 	rc->cp = cp->index;
 	rc->hard = type && strcmp(type, "Hard") == 0;
+	rc->generation = cp->generation;
 	cp->resetting = true;
 	rpc_reply(cp->rpc, unique_id, json_pack("{s:s}", "status", "Accepted"));
 	sg_notice("%s: %s reset requested by the Central System", cp->conf->id,
 	          rc->hard ? "hard" : "soft");
 	if (!route_service_online(br, "connector")) {
-		finish_reset(cp, rc->hard);
-		free(rc);
+		rc->drain_until = bridge_now() + RESET_DRAIN_MS;
+		drain(rc);
 		return;
 	}
 	request_reset(br, rc);
@@ -141,7 +228,9 @@ trigger(struct cp *cp, const char *unique_id, json_t *payload)
 {
 	const char *msg = json_string_value(json_object_get(payload, "requestedMessage"));
 	json_t *cid = json_object_get(payload, "connectorId");
+	/* -1: none given. The schema allows any integer: one below 0 names no connector. */
 	int64_t conn = json_is_integer(cid) ? json_integer_value(cid) : -1;
+	bool conn_ok = cid ? conn >= 0 && conn <= cp->conf->n_connectors : true;
 	const char *owner = NULL;
 	if (!strcmp(msg, "MeterValues"))
 		owner = "meter";
@@ -149,7 +238,7 @@ trigger(struct cp *cp, const char *unique_id, json_t *payload)
 	         !strcmp(msg, "FirmwareStatusNotification"))
 		owner = "maintenance";
 
-	bool ok = conn <= cp->conf->n_connectors && (!owner || route_service_online(cp->br, owner));
+	bool ok = conn_ok && (!owner || route_service_online(cp->br, owner));
 	/* Accepted goes out before the triggered message. */
 	rpc_reply(cp->rpc, unique_id, json_pack("{s:s}", "status", ok ? "Accepted" : "Rejected"));
 	if (!ok)
@@ -162,11 +251,12 @@ trigger(struct cp *cp, const char *unique_id, json_t *payload)
 
 /* ---- DataTransfer ------------------------------------------------------------------ */
 
+/* vendorId and messageId are CiStrings: OCPP compares them without regard to case. */
 static struct vendor *
 find_vendor(struct bridge *br, const char *id)
 {
 	for (struct vendor *v = br->vendors; v; v = v->next)
-		if (strcmp(v->id, id) == 0)
+		if (strcasecmp(v->id, id) == 0)
 			return v;
 	return NULL;
 }
@@ -177,7 +267,7 @@ lists(const char *csl, const char *item)
 	size_t n = strlen(item);
 	for (const char *p = csl; *p;) {
 		size_t l = strcspn(p, ",");
-		if (l == n && strncmp(p, item, n) == 0)
+		if (l == n && strncasecmp(p, item, n) == 0)
 			return true;
 		p += l;
 		p += *p == ',';
@@ -234,7 +324,7 @@ data_transfer(struct cp *cp, const char *unique_id, json_t *payload)
 	struct sg_msg_ocpp_datatransfer dt = {.payload = payload};
 	struct sg_topic_args a = {0};
 	snprintf(a.cp, sizeof(a.cp), "%s", cp->conf->id);
-	snprintf(a.name, sizeof(a.name), "%s", vendor);
+	snprintf(a.name, sizeof(a.name), "%s", v->id); /* the topic the service reads */
 	if (tc) {
 		tc->br = br;
 		tc->cp = cp->index;
@@ -292,6 +382,12 @@ remote_init(struct bridge *br)
 void
 remote_fini(struct bridge *br)
 {
+	/* after lws_context_destroy(): their timers are gone with the context */
+	while (draining) {
+		struct reset_ctx *rc = draining;
+		draining = rc->next;
+		free(rc);
+	}
 	while (br->vendors) {
 		struct vendor *v = br->vendors;
 		br->vendors = v->next;

@@ -117,24 +117,6 @@ find_key(struct cp *cp, const char *name)
 	return NULL;
 }
 
-/* The value GetConfiguration shows. The bridge's own keys come from its key
- * store: the bus echo of a change it just made (ChangeConfiguration, the
- * interval of BootNotification.conf) may still be on its way. Keys whose shown
- * form differs from the value in effect (a restart pending, a password masked)
- * keep the published form. */
-static const char *
-shown_value(struct cp *cp, const struct cp_key_entry *e)
-{
-	const struct sg_key_def *d = sg_key_find(e->name);
-	if (d && !strcmp(d->owner, "ocpp-bridge") && !strcmp(e->svc, "ocpp-bridge") &&
-	    !(d->flags & (SG_KEYF_REBOOT | SG_KEYF_REDACT | SG_KEYF_SECRET))) {
-		const char *v = sg_keys_get(cp->br->keys, cp->conf->id, d->name);
-		if (v)
-			return v;
-	}
-	return e->value;
-}
-
 static json_t *
 key_json(const char *name, bool readonly, const char *value)
 {
@@ -142,6 +124,43 @@ key_json(const char *name, bool readonly, const char *value)
 	if (value)
 		json_object_set_new(k, "value", json_string(value));
 	return k;
+}
+
+static bool
+own_key(const struct sg_key_def *d)
+{
+	return d && strcmp(d->owner, "ocpp-bridge") == 0;
+}
+
+/* One of the bridge's own keys as GetConfiguration shows it, or NULL when it
+ * is not served here. They come from the key store, not from the bus: the echo
+ * of our cfg_key may not be back yet (at start, right after a change, or while
+ * the broker is away). Shown as keys.c publishes them: a secret without its
+ * value, the password of VendorWebsocketSettings masked, a key whose change
+ * waits for a restart with the value it will have (from the echo, once back). */
+static json_t *
+own_key_json(struct cp *cp, const struct sg_key_def *d)
+{
+	const char *v = sg_keys_get(cp->br->keys, cp->conf->id, d->name);
+	if (!v)
+		return NULL;
+	if (d->flags & SG_KEYF_SECRET)
+		return key_json(d->name, false, NULL);
+	const struct cp_key_entry *e = find_key(cp, d->name);
+	if ((d->flags & SG_KEYF_REBOOT) && e && !strcmp(e->svc, "ocpp-bridge"))
+		v = e->value;
+	char masked[SG_KEY_VALUE_MAX + 16];
+	if (d->flags & SG_KEYF_REDACT) {
+		/* "WS,host,port,path,proto,user,pass[,]": the 7th field */
+		const char *p = v;
+		for (int commas = 0; *p && commas < 6; p++)
+			commas += *p == ',';
+		if (*p && *p != ',') {
+			snprintf(masked, sizeof(masked), "%.*s********,", (int)(p - v), v);
+			v = masked;
+		}
+	}
+	return key_json(d->name, (d->flags & SG_KEYF_RO) != 0, v);
 }
 
 static void
@@ -161,25 +180,33 @@ get_configuration(struct cp *cp, const char *unique_id, json_t *payload)
 	if (json_array_size(wanted) > 0) {
 		for (size_t i = 0; i < json_array_size(wanted); i++) {
 			const char *name = json_string_value(json_array_get(wanted, i));
-			const struct cp_key_entry *e = find_key(cp, name);
 			const struct sg_key_def *d = sg_key_find(name);
-			if (e)
-				json_array_append_new(
-				    known, key_json(e->name, e->readonly, shown_value(cp, e)));
-			else if (d && (d->flags & SG_KEYF_SECRET) &&
-			         !strcmp(d->owner, "ocpp-bridge"))
-				/* write-only: it exists, its value is never shown */
-				json_array_append_new(known, key_json(d->name, false, NULL));
+			const struct cp_key_entry *e = own_key(d) ? NULL : find_key(cp, name);
+			json_t *k = own_key(d) ? own_key_json(cp, d)
+			            : e        ? key_json(e->name, e->readonly, e->value)
+			                       : NULL;
+			if (k)
+				json_array_append_new(known, k);
 			else
 				json_array_append_new(unknown, json_string(name));
 		}
 	} else {
-		/* Everything but vendor keys, which are listed only when named. */
+		/* Everything but vendor keys, which are listed only when named, and
+		 * the write-only AuthorizationKey. */
+		for (size_t i = 0; i < sg_key_n_defs; i++) {
+			const struct sg_key_def *d = &sg_key_defs[i];
+			json_t *k = own_key(d) && !(d->flags & (SG_KEYF_VENDOR | SG_KEYF_SECRET))
+			                ? own_key_json(cp, d)
+			                : NULL;
+			if (k)
+				json_array_append_new(known, k);
+		}
 		for (size_t i = 0; i < cp->n_keys; i++)
-			if (!cp->keys[i].vendor)
-				json_array_append_new(
-				    known, key_json(cp->keys[i].name, cp->keys[i].readonly,
-				                    shown_value(cp, &cp->keys[i])));
+			if (!cp->keys[i].vendor && strcmp(cp->keys[i].svc, "ocpp-bridge") != 0 &&
+			    !own_key(sg_key_find(cp->keys[i].name)))
+				json_array_append_new(known, key_json(cp->keys[i].name,
+				                                      cp->keys[i].readonly,
+				                                      cp->keys[i].value));
 	}
 	json_t *reply = json_object();
 	if (json_array_size(known))

@@ -514,16 +514,22 @@ async function startCsms({ port = 0, host = '127.0.0.1', auth, tls, log, callTim
 	/**
 	 * Sends an arbitrary (possibly malformed) frame to the charge point: a string as a
 	 * text frame; a Buffer as a binary frame, or as a text frame with {binary: false}
-	 * (bytes that need not be UTF-8).
+	 * (bytes that need not be UTF-8). {fragments: n} splits the message into n WebSocket
+	 * fragments (a first frame and continuation frames).
 	 */
-	function sendRaw(cpId, data, { binary } = {}) {
+	function sendRaw(cpId, data, { binary, fragments = 1 } = {}) {
 		const client = clientOf(cpId);
-		if (typeof data === 'string' && binary === undefined) {
+		if (typeof data === 'string' && binary === undefined && fragments <= 1) {
 			client.sendRaw(data);
 			return;
 		}
 		const buf = Buffer.isBuffer(data) ? data : Buffer.from(String(data));
-		client._ws.send(buf, { binary: binary ?? true });
+		const isBinary = binary ?? Buffer.isBuffer(data);
+		const n = Math.max(1, Math.min(fragments, buf.length || 1));
+		const size = Math.ceil(buf.length / n);
+		for (let i = 0; i < n; i++) {
+			client._ws.send(buf.subarray(i * size, (i + 1) * size), { binary: isBinary, fin: i === n - 1 });
+		}
 		record(cpId, 'out', buf);
 	}
 

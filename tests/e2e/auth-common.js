@@ -5,54 +5,19 @@
  * tx_event, answering conn_control). */
 const assert = require('node:assert/strict');
 const { EventEmitter } = require('node:events');
-const fs = require('node:fs');
 const msgpack = require('@msgpack/msgpack');
 const h = require('./lib/harness');
 const { startCsms } = require('../csms/csms');
 
-/* Reads the generated ACL (from common/msg/*.def) does not grant yet:
- *  - sitegate-auth reads cp_state (the bridge's view of the Central System
- *    connection) and meter_sample (MaxEnergyOnInvalidId): chargepoint.def and
- *    meter.def do not list auth as a subscriber;
- *  - sitegate-ocpp-bridge reads every svc_status: services/ocpp-bridge/route.c
- *    routes a Central System call only to an owner it has seen online, but
- *    service.def lists only ctl as a subscriber, so under the generated ACL every
- *    routed call is answered InternalError ("not running").
- * Until those declarations change, the auth tests add the lines to the test
- * broker's ACL (nothing once the generated ACL has them) and restart it. */
-const MISSING_READS = [
-	['sitegate-auth', '+/state'],
-	['sitegate-auth', '+/+/meter'],
-	['sitegate-ocpp-bridge', 'service/+/status'],
-];
-
-/** Adds the reads above that the test broker's ACL lacks; returns the lines added. */
-async function grantMissingReads(env) {
-	const acl = fs.readFileSync(env.broker.aclFile, 'utf8');
-	const sections = acl.split(/\n(?=user )/);
-	const added = [];
-	for (const [user, topic] of MISSING_READS) {
-		const section = sections.find((sec) => sec.startsWith(`user ${user}\n`)) || '';
-		const line = `topic read ${env.prefix}/${topic}`;
-		if (!section.split('\n').includes(line)) added.push([user, line]);
-	}
-	if (added.length === 0) return [];
-	fs.appendFileSync(env.broker.aclFile, `\n# (test) reads the declarations do not grant yet, see tests/e2e/auth-common.js\n${
-		added.map(([user, line]) => `user ${user}\n${line}\n`).join('')}`);
-	await env.broker.restart();
-	return added;
-}
-
 /**
  * A gateway for auth tests: broker, CSMS, ocpp-bridge, sitegate-auth, all
- * connected and registered. opts: chargePoints, config (extra settings),
- * readAll (grantMissingReads, default true), keys ({Key: value} set through
+ * connected and registered, on the broker ACL generated from common/msg/*.def.
+ * opts: chargePoints, config (extra settings), keys ({Key: value} set through
  * ChangeConfiguration), connectors ({cp: [statuses of connector 0..n]},
  * published retained before auth starts; default all Available).
  */
-async function authGateway(t, { chargePoints = ['CP1'], config, readAll = true, keys = {}, connectors } = {}) {
+async function authGateway(t, { chargePoints = ['CP1'], config, keys = {}, connectors } = {}) {
 	const env = await h.withGateway(t, { csms: true, chargePoints, config });
-	if (readAll) env.aclAdded = await grantMissingReads(env);
 	const ids = chargePoints.map((c) => (typeof c === 'string' ? c : c.id));
 	for (const cp of ids) {
 		const c = chargePoints.find((x) => (typeof x === 'string' ? x : x.id) === cp);
@@ -203,7 +168,6 @@ async function csmsUp(env, cp = 'CP1', { setup, ...opts } = {}) {
 const isoIn = (ms) => new Date(Date.now() + ms).toISOString();
 
 module.exports = {
-	grantMissingReads,
 	authGateway,
 	startAuth,
 	restartAuth,

@@ -75,20 +75,39 @@ test('offline: each combination of the three offline keys', { timeout: TEST_TIME
 
 test('offline with a stale view of the connection: the failed Authorize.req hands over to the offline rules',
 	{ timeout: TEST_TIMEOUT }, async (t) => {
-		/* Without cp_state (the generated ACL as it is) sitegate-auth asks every time;
-		 * the bridge answers Offline at once. */
-		const env = await a.authGateway(t, {
-			readAll: false,
-			keys: { AuthorizationCacheEnabled: true, LocalAuthorizeOffline: true },
-		});
+		const env = await a.authGateway(t, { keys: { AuthorizationCacheEnabled: true, LocalAuthorizeOffline: true } });
 		answerAuthorize(env.csms);
 		assert.equal((await a.authorize(env, 'CP1', 1, 'GOOD')).status, 'Accepted');
+		const down = env.probe.mark();
+		let mark = env.auth.lines.length;
 		await a.csmsDown(env);
-		const mark = env.auth.lines.length;
+		/* auth follows the bridge's cp_state: offline now, it decides without asking */
+		await env.auth.waitForLog(/CP1: the Central System is not reachable/, { after: mark });
+		mark = env.auth.lines.length;
 		let r = await a.authorize(env, 'CP1', 1, 'GOOD');
 		assert.deepEqual({ status: r.status, source: r.source, offline: r.offline },
 			{ status: 'Accepted', source: 'cache', offline: true });
-		await env.auth.waitForLog(/Authorize for "GOOD" not answered \((Offline|NotRegistered)\)/, { after: mark });
+		assert.ok(!env.auth.lines.slice(mark).some((l) => /Authorize for "GOOD" not answered/.test(l)),
+			'not asked while cp_state says offline');
+
+		/* A view that lags behind: a cp_state still saying "connected" reaches auth after the
+		 * connection is gone. Act right after one of the bridge's failed redials, so that its
+		 * next cp_state is at least the redial backoff away. */
+		const dial = await env.probe.waitFor('CP1/state', (p) => p.connection === 'connecting',
+			{ after: down, timeout: h.ms(20000) });
+		await env.probe.waitFor('CP1/state', (p) => p.connection === 'disconnected', { after: dial.index + 1 });
+		mark = env.auth.lines.length;
+		await env.probe.publish('CP1/state', { connection: 'connected', registration: 'Accepted', since: Date.now() });
+		r = await a.authorize(env, 'CP1', 1, 'GOOD');
+		/* auth believed the Central System online and asked; the bridge said Offline at once,
+		 * and the offline rules decided */
+		await env.auth.waitForLog(/CP1: the Central System is reachable/, { after: mark });
+		await env.auth.waitForLog(/Authorize for "GOOD" not answered \(Offline\); the offline rules decide/,
+			{ after: mark });
+		assert.deepEqual({ status: r.status, source: r.source, offline: r.offline },
+			{ status: 'Accepted', source: 'cache', offline: true });
 		r = await a.authorize(env, 'CP1', 1, 'STRANGER');
-		assert.deepEqual({ status: r.status, source: r.source }, { status: 'Invalid', source: 'unknown' });
+		assert.deepEqual({ status: r.status, source: r.source, offline: r.offline },
+			{ status: 'Invalid', source: 'unknown', offline: true });
+		assert.equal(env.csms.calls('CP1', 'Authorize').length, 1, 'only GOOD, while online');
 	});

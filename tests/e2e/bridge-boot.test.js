@@ -73,6 +73,7 @@ test('BootNotification carries the configured fields; Accepted sets HeartbeatInt
 test('Pending: BootNotification again after the interval, nothing else sent meanwhile, CSMS calls answered', { timeout: TEST_TIMEOUT }, async (t) => {
 	const env = await h.withGateway(t, { csms: true });
 	const { csms, probe } = env;
+	await probe.subscribe('CP1/ocpp/txresult'); /* events: subscribe before they can come */
 	await probe.publish('CP1/0/state', { status: 'Available' }, { retain: true });
 	await probe.publish('CP1/1/state', { status: 'Available', error_code: 'NoError' }, { retain: true });
 	csms.handle('BootNotification', boot('Pending', 3));
@@ -93,6 +94,9 @@ test('Pending: BootNotification again after the interval, nothing else sent mean
 	/* ... and the Central System's calls are answered */
 	const conf = await csms.call('CP1', 'GetConfiguration', { key: ['HeartbeatInterval'] });
 	assert.equal(conf.configurationKey[0].key, 'HeartbeatInterval');
+	/* a connector changes twice meanwhile: only its latest status will be sent */
+	await probe.publish('CP1/1/state', { status: 'Preparing', error_code: 'NoError' }, { retain: true });
+	await probe.publish('CP1/1/state', { status: 'Finishing', error_code: 'NoError' }, { retain: true });
 
 	csms.handle('BootNotification', boot('Accepted', 300));
 	const second = await csms.waitForCallEntry('CP1', 'BootNotification', { after: first.index + 1 });
@@ -105,8 +109,10 @@ test('Pending: BootNotification again after the interval, nothing else sent mean
 	const start = await csms.waitForCallEntry('CP1', 'StartTransaction', { after: second.index });
 	assert.equal(start.payload.meterStart, 100);
 	await csms.waitForCall('CP1', 'StatusNotification', { where: (p) => p.connectorId === 0, after: second.index });
-	await csms.waitForCall('CP1', 'StatusNotification', { where: (p) => p.connectorId === 1, after: second.index });
+	const s1 = await csms.waitForCall('CP1', 'StatusNotification', { where: (p) => p.connectorId === 1, after: second.index });
+	assert.equal(s1.status, 'Finishing');
 	const result = await probe.waitFor('CP1/ocpp/txresult', (p) => p.tx_ref === 1);
+	assert.equal(csms.calls('CP1', 'StatusNotification').filter((e) => e.payload.connectorId === 1).length, 1);
 	assert.equal(result.payload.action, 'StartTransaction');
 	assert.equal(result.payload.transaction_id, csms.lastTransactionId);
 	assert.ok((await probe.request('CP1/ocpp/send/Authorize', { payload: { idTag: 'TAG1' } })).payload.idTagInfo);

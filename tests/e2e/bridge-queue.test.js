@@ -180,3 +180,28 @@ test('a transaction message for a transaction that is not open is refused, not s
 	const dup = await probe.request('CP1/ocpp/tx/StartTransaction', { payload: start(0), tx_ref: 43 });
 	assert.ok(dup.seq < 0, 'a second StartTransaction of one tx_ref');
 });
+
+test('a full outgoing CALL queue (services flooding ocpp_send) neither drops a transaction message nor loses a StatusNotification', { timeout: TEST_TIMEOUT }, async (t) => {
+	const { csms, probe } = await queueEnv(t, { TransactionMessageAttempts: '1' });
+	await probe.subscribe(probe.replyTopic);
+	csms.handle('DataTransfer', () => new Promise((resolve) => setTimeout(() => resolve({ status: 'Accepted' }), 30)));
+	/* 70 at once: the bridge holds at most 64 CALLs (RPC_DEFAULT_MAX_QUEUE), the rest are refused */
+	const sends = [];
+	for (let i = 0; i < 70; i++) {
+		sends.push(probe.request('CP1/ocpp/send/DataTransfer', { payload: { vendorId: 'flood', messageId: String(i) } },
+			{ timeout: h.ms(20000) }));
+	}
+	/* while it is full: a transaction message and a connector's new status */
+	const tx = push(probe, 'StartTransaction', start(777), 1);
+	await probe.publish('CP1/1/state', { status: 'Preparing' }, { retain: true });
+	await tx;
+	const answers = await Promise.all(sends);
+	const ok = answers.filter((a) => !a.error).length;
+	assert.ok(ok >= 60 && ok <= 64, `${ok} DataTransfers went through`);
+	for (const a of answers.filter((x) => x.error)) assert.equal(a.error, 'InternalError');
+
+	const res = await probe.waitFor('CP1/ocpp/txresult', (p) => p.tx_ref === 1, { timeout: h.ms(15000) });
+	assert.equal(Boolean(res.payload.dropped), false, 'delivered, not dropped');
+	assert.equal(csms.calls('CP1', 'StartTransaction').length, 1);
+	await csms.waitForCall('CP1', 'StatusNotification', { where: (p) => p.connectorId === 1 && p.status === 'Preparing', timeout: h.ms(15000) });
+});

@@ -165,6 +165,36 @@ test('profile 3: a client certificate whose CN the CSMS checks; a certificate fo
 	assert.equal(csms.events.filter((e) => e.type === 'connect').length, 1, 'only the first gateway got in');
 });
 
+test('profile 2 raised to 3 through ChangeConfiguration: reconnects with the client certificate instead of Basic auth', { timeout: TEST_TIMEOUT }, async (t) => {
+	const csms = await startCsms({
+		/* asks for a client certificate but lets a connection without one in (profile 2) */
+		tls: { key: pki.good.server.keyPem, cert: pki.good.server.certPem, ca: pki.good.ca.certPem, requestCert: true, rejectUnauthorized: false },
+		auth: ({ identity, passwordBytes, clientCert }) => (clientCert && clientCert.authorized ? clientCert.cn === identity
+			: passwordBytes !== null && passwordBytes.equals(bytes(KEY1))),
+		log: verboseLog('csms'),
+	});
+	t.after(() => csms.close());
+	const cp1 = pki.good.clients.CP1;
+	const env = await gatewayFor(t, csms, {
+		security_profile: 2, authorization_key: KEY1, ca_file: pki.good.ca.cert, client_cert: cp1.cert, client_key: cp1.key,
+	});
+	await env.startService('ocpp-bridge');
+	const p2 = await csms.waitForConnection('CP1');
+	assert.deepEqual(p2.passwordBytes, bytes(KEY1));
+	assert.equal(p2.clientCN, null, 'no client certificate with profile 2');
+	await csms.waitForCall('CP1', 'BootNotification');
+
+	const mark = csms.mark();
+	assert.equal((await csms.call('CP1', 'ChangeConfiguration', { key: 'SecurityProfile', value: '3' })).status, 'Accepted');
+	const p3 = await csms.waitForConnection('CP1', { after: mark });
+	assert.equal(p3.clientCN, 'CP1');
+	assert.equal(p3.clientCert.authorized, true);
+	assert.equal(p3.passwordBytes, null, 'no Basic auth with profile 3');
+	await csms.waitForCall('CP1', 'BootNotification', { after: mark });
+	assert.equal((await csms.call('CP1', 'GetConfiguration', { key: ['SecurityProfile'] })).configurationKey[0].value, '3');
+	assert.equal(csms.refusals.length, 0);
+});
+
 for (const [what, server] of [
 	['signed by another CA', () => pki.other.server],
 	['for another host name', () => pki.wrongName],

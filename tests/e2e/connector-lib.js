@@ -6,39 +6,7 @@
  * meter_sample), so that every test decides which idTags pass and which energy
  * the meter shows. */
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const h = require('./lib/harness');
-
-/* Reads the generated ACL (from common/msg/*.def) does not grant yet:
- *  - sitegate-ocpp-bridge reads every svc_status: route.c routes a Central
- *    System call only to an owner it has seen online (service.def: ctl only);
- *  - sitegate-connector reads smartcharge's svc_status (a retained conn_limit
- *    counts only while smartcharge runs) and meter_sample (the last energy of a
- *    transaction, for meterStart without a meter answer and for PowerLoss):
- *    service.def and meter.def do not list the connector.
- * Until the declarations change, the tests add the lines to the test broker's
- * ACL (nothing once the generated ACL has them) and restart it. */
-const MISSING_READS = [
-	['sitegate-ocpp-bridge', 'service/+/status'],
-	['sitegate-connector', 'service/+/status'],
-	['sitegate-connector', '+/+/meter'],
-];
-
-async function grantMissingReads(env) {
-	const acl = fs.readFileSync(env.broker.aclFile, 'utf8');
-	const sections = acl.split(/\n(?=user )/);
-	const added = [];
-	for (const [user, topic] of MISSING_READS) {
-		const section = sections.find((sec) => sec.startsWith(`user ${user}\n`)) || '';
-		const line = `topic read ${env.prefix}/${topic}`;
-		if (!section.split('\n').includes(line)) added.push([user, line]);
-	}
-	if (added.length === 0) return [];
-	fs.appendFileSync(env.broker.aclFile, `\n# (test) reads the declarations do not grant yet, see tests/e2e/connector-lib.js\n${
-		added.map(([user, line]) => `user ${user}\n${line}\n`).join('')}`);
-	await env.broker.restart();
-	return added;
-}
 
 /**
  * The probe as the auth service: decide(payload, message) returns the
@@ -113,14 +81,14 @@ async function startConnector(env) {
 }
 
 /**
- * A gateway for connector tests: broker (with the missing reads), CSMS,
+ * A gateway for connector tests: broker (its ACL as generated from
+ * common/msg/*.def), CSMS,
  * ocpp-bridge, sitegate-connector, the probe as auth and meter, and the keys
  * (default MinimumStatusDuration 0) set through ChangeConfiguration.
  */
 async function connGateway(t, { chargePoints = [{ id: 'CP1', connectors: [{ id: 1 }, { id: 2, cable: 'fixed' }] }],
 	config, keys = {}, auth = true, meter = true } = {}) {
 	const env = await h.withGateway(t, { csms: true, chargePoints, config });
-	env.aclAdded = await grantMissingReads(env);
 	env.cps = chargePoints.map((c) => (typeof c === 'string' ? c : c.id));
 	/* events are not retained: the probe listens from the start */
 	for (const topic of ['+/+/tx', '+/+/state', '+/+/hw']) await env.probe.subscribe(topic);
@@ -187,8 +155,6 @@ function assertClean(env) {
 }
 
 module.exports = {
-	MISSING_READS,
-	grantMissingReads,
 	fakeAuth,
 	fakeMeter,
 	setKey,

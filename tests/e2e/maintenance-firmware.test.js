@@ -154,9 +154,6 @@ test('the installation waits until the running transaction has ended (the probe 
 	{ timeout: TEST_TIMEOUT }, async (t) => {
 		const srv = await m.httpServer(t, { files: { '/fw/a.bin': IMAGE } });
 		const g = await m.gateway(t, {
-			/* conn_state and tx_event do not list maintenance as a reader yet
-			 * (chargepoint.def, connector.def): grant it here. */
-			reads: [['sitegate-maintenance', '+/+/state'], ['sitegate-maintenance', '+/+/tx']],
 			before: async (env) => {
 				recordingHook(env.dir);
 				await env.probe.publish('CP1/1/state', { status: 'Charging', transaction_id: 7, id_tag: 'TAG1' }, { retain: true });

@@ -91,45 +91,17 @@ function script(file, body) {
 	return file;
 }
 
-/* Reads this service's tests need that the declarations do not grant yet:
- * svc_status is "subscribed by ctl" only (service.def), so the bridge would
- * see no owner online and answer every routed call InternalError; maintenance
- * puts the services' and charge points' states into diagnostics. */
-const MISSING_READS = [
-	['sitegate-ocpp-bridge', 'service/+/status'],
-	['sitegate-maintenance', 'service/+/status'],
-	['sitegate-maintenance', '+/state'],
-];
-
-/* Adds the [user, topic] reads the broker's ACL lacks (nothing once the
- * generated ACL has them) and restarts the broker. */
-async function grantMissingReads(env, reads) {
-	const sections = fs.readFileSync(env.broker.aclFile, 'utf8').split(/\n(?=user )/);
-	const added = [];
-	for (const [user, topic] of reads) {
-		const section = sections.find((sec) => sec.startsWith(`user ${user}\n`)) || '';
-		const line = `topic read ${env.prefix}/${topic}`;
-		if (!section.split('\n').includes(line)) added.push([user, line]);
-	}
-	if (added.length === 0) return;
-	fs.appendFileSync(env.broker.aclFile, '\n# (test) reads the declarations do not grant yet, ' +
-		`see tests/e2e/maintenance-lib.js\n${added.map(([u, l]) => `user ${u}\n${l}\n`).join('')}`);
-	await env.broker.restart();
-}
-
 /**
  * Broker, strict CSMS, config (maintenance settings merged into short test
  * defaults), probe, ocpp-bridge and maintenance; resolves once CP1 is
  * registered and the bridge routes both actions to maintenance.
  * before(env): runs after the broker and config are ready, before the services.
- * reads: more [user, topic] reads to grant (topic without the prefix).
  */
-async function gateway(t, { maintenance = {}, chargePoints, before, reads = [] } = {}) {
+async function gateway(t, { maintenance = {}, chargePoints, before } = {}) {
 	const env = h.makeEnv(t);
 	env.csms = await startCsms({ log: process.env.SITEGATE_E2E_VERBOSE ? (l) => process.stderr.write(`[csms] ${l}\n`) : undefined });
 	env.onTeardown(() => env.csms.close());
 	await env.startBroker();
-	await grantMissingReads(env, [...MISSING_READS, ...reads]);
 	const logDir = path.join(env.dir, 'logs');
 	fs.mkdirSync(logDir, { recursive: true });
 	env.writeGatewayConfig({

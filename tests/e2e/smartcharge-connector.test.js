@@ -7,25 +7,10 @@
  * service. */
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const msgpack = require('@msgpack/msgpack');
 const h = require('./lib/harness');
 
 const TEST_TIMEOUT = h.ms(90000);
-
-/* WORKAROUND, as in smartcharge-profiles.test.js: until common/msg/service.def lists the
- * bridge among svc_status's subscribers, its ACL hides the owners' online status. */
-async function letBridgeSeeServices(env) {
-	const acl = fs.readFileSync(env.broker.aclFile, 'utf8');
-	const section = acl.split(/\n(?=user )/).find((b) => b.startsWith('user sitegate-ocpp-bridge\n')) || '';
-	if (section.includes(`topic read ${env.prefix}/service/+/status`)) return;
-	fs.appendFileSync(env.broker.aclFile, `\nuser sitegate-ocpp-bridge\ntopic read ${env.prefix}/service/+/status\n`);
-	await env.broker.restart();
-	if (!env.probe.connected()) {
-		await h.withTimeout(new Promise((resolve) => env.probe.client.once('connect', resolve)), h.TIMEOUT,
-			'the probe to reconnect');
-	}
-}
 
 const offeredIn = (p) => {
 	const sv = p.meterValue.flatMap((mv) => mv.sampledValue).find((v) => v.measurand === 'Current.Offered');
@@ -39,7 +24,6 @@ test('a TxProfile from RemoteStartTransaction and SetChargingProfile drives Curr
 		config: { site: { grid_limit_a: h.float(63) } },
 	});
 	const { csms, probe } = env;
-	await letBridgeSeeServices(env);
 
 	/* the auth service's part: every idTag is Accepted */
 	await probe.subscribe('CP1/+/authorize');
@@ -115,7 +99,6 @@ test('five real connectors on three charge points share 32 A: what they offer ne
 		config: { site: { grid_limit_a: h.float(32) } },
 	});
 	const { csms, probe } = env;
-	await letBridgeSeeServices(env);
 	await probe.subscribe('+/+/authorize');
 	probe.client.on('message', (topic, raw, packet) => {
 		const props = packet.properties || {};
