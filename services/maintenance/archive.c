@@ -69,8 +69,8 @@ archive_remove(const char *work_dir)
 		nftw(work_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int
-mkdirs(const char *path)
+int
+archive_mkdirs(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
@@ -305,7 +305,7 @@ archive_start(struct sg_loop *loop, const struct archive_opts *o, struct archive
 	        (int)sizeof(archive))
 		return -ENAMETOOLONG;
 	archive_remove(o->work_dir);
-	if ((rc = mkdirs(stage)) < 0) {
+	if ((rc = archive_mkdirs(stage)) < 0) {
 		sg_err("diagnostics: cannot create \"%s\": %s", stage, strerror(-rc));
 		return rc;
 	}
@@ -365,7 +365,7 @@ archive_start(struct sg_loop *loop, const struct archive_opts *o, struct archive
 	if (snprintf(conf_path, sizeof(conf_path), "%s/logs", stage) >= (int)sizeof(conf_path))
 		rc = -ENAMETOOLONG;
 	else
-		rc = mkdirs(conf_path);
+		rc = archive_mkdirs(conf_path);
 	if (rc < 0)
 		goto fail;
 	for (size_t i = 0; i < w.n; i++) {
@@ -379,7 +379,7 @@ archive_start(struct sg_loop *loop, const struct archive_opts *o, struct archive
 			continue;
 		slash = strrchr(dir, '/');
 		*slash = '\0';
-		if (mkdirs(dir) < 0)
+		if (archive_mkdirs(dir) < 0)
 			continue;
 		if ((owned[n_owned] = dup_int(take[i])) == NULL) {
 			rc = -ENOMEM;

@@ -47,4 +47,7 @@ void archive_cancel(struct archive *a);
 /* Removes the work directory and everything in it. */
 void archive_remove(const char *work_dir);
 
+/* mkdir -p with mode 0750. Returns 0 or a negative errno. */
+int archive_mkdirs(const char *path);
+
 #endif

@@ -135,26 +135,6 @@ pathf(char *buf, size_t len, const char *fmt, ...)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int
-mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, 0750) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static void
 image_path(const struct mt_io *io, size_t cp, const char *file, char *buf, size_t len)
 {
@@ -380,7 +360,7 @@ op_transfer_start(void *ud, struct mt_cp *cp, struct mt_job *job)
 
 	if (job->kind == MT_FIRMWARE) {
 		pathf(dir, sizeof(dir), "%s/%s", io->download_dir, c->safe);
-		if ((rc = mkdirs(dir)) < 0) {
+		if ((rc = archive_mkdirs(dir)) < 0) {
 			sg_err("%s: cannot create the download directory \"%s\": %s", cp->id, dir,
 			       strerror(-rc));
 			return rc;
