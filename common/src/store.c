@@ -17,11 +17,13 @@
 #define STORE_DIR_MODE        0750
 
 /* The one place where SQLite result codes become errno values. */
-static int
-errno_from_sqlite(sqlite3 *db, int rc)
+int
+sg_store_errno(sqlite3 *db, int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
 		return 0;
 	case SQLITE_NOMEM:
 		return -ENOMEM;
@@ -165,7 +167,7 @@ configure(sqlite3 *db, const char *path, enum sg_store_durability durability)
 	return 0;
 fail:
 	sg_err("store \"%s\": %s failed: %s", path, step, sqlite3_errmsg(db));
-	return errno_from_sqlite(db, rc);
+	return sg_store_errno(db, rc);
 }
 
 /* Applies migration m inside its own write transaction. The version is read
@@ -210,7 +212,7 @@ fail:
 	       path, m->version, step, sqlite3_errmsg(db), version);
 	if (!sqlite3_get_autocommit(db))
 		exec_quiet(db, "ROLLBACK");
-	return errno_from_sqlite(db, rc);
+	return sg_store_errno(db, rc);
 }
 
 static int
@@ -229,7 +231,7 @@ migrate(sqlite3 *db, const char *path, const struct sg_store_migration *migratio
 	rc = pragma_query(db, "PRAGMA user_version", NULL, 0, &version);
 	if (rc != SQLITE_OK) {
 		sg_err("store \"%s\": cannot read user_version: %s", path, sqlite3_errmsg(db));
-		return errno_from_sqlite(db, rc);
+		return sg_store_errno(db, rc);
 	}
 	if (version < 0) {
 		sg_err("store \"%s\": invalid schema version %d; refusing to use it", path,
@@ -269,10 +271,10 @@ sg_store_open(const char *path, enum sg_store_durability durability,
 	if (rc != SQLITE_OK) {
 		sg_err("store \"%s\": cannot open: %s", path,
 		       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		rc = db ? errno_from_sqlite(db, rc) : -ENOMEM;
+		rc = db ? sg_store_errno(db, rc) : -ENOMEM;
 		goto fail;
 	}
-	/* Extended codes let errno_from_sqlite() see e.g. SQLITE_CANTOPEN_ISDIR. */
+	/* Extended codes let sg_store_errno() see e.g. SQLITE_CANTOPEN_ISDIR. */
 	sqlite3_extended_result_codes(db, 1);
 
 	rc = configure(db, path, durability);

@@ -1,6 +1,6 @@
 /* txqueue: the persistent queue of OCPP 1.6 transaction messages. See txqueue.h for the
  * contract; this file keeps the SQL in one table of cached statements and converts SQLite
- * result codes in one place (errno_from_sqlite). */
+ * result codes in one place (sg_store_errno). */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -164,32 +164,6 @@ struct row {
 	int attempts;
 };
 
-/* The one place where SQLite result codes become errno values. */
-static int
-errno_from_sqlite(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_ROW:
-	case SQLITE_DONE:
-		return 0;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_READONLY:
-		return -EROFS;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
-		return -EBADMSG;
-	default:
-		return -EIO;
-	}
-}
-
 /* Logs a failed statement once, with the file and SQLite's message, and returns the errno. */
 static int
 sql_failed(struct txq *q, sqlite3_stmt *st, int rc)
@@ -198,7 +172,7 @@ sql_failed(struct txq *q, sqlite3_stmt *st, int rc)
 
 	sg_err("txq \"%s\": \"%.48s%s\" failed: %s", q->path, sql, strlen(sql) > 48 ? "..." : "",
 	       sqlite3_errmsg(q->db));
-	return errno_from_sqlite(rc);
+	return sg_store_errno(NULL, rc);
 }
 
 /* Steps a statement that returns no rows (or whose rows are ignored) and resets it. */
@@ -482,7 +456,7 @@ txq_open(const char *path, uint64_t max_bytes, struct txq **out)
 		if (prc != SQLITE_OK) {
 			sg_err("txq \"%s\": cannot prepare \"%.48s...\": %s", path, st_sql[i],
 			       sqlite3_errmsg(q->db));
-			rc = errno_from_sqlite(prc);
+			rc = sg_store_errno(NULL, prc);
 			goto fail;
 		}
 	}

@@ -25,6 +25,9 @@ int sg_store_open(const char *path, enum sg_store_durability durability,
 void sg_store_close(sqlite3 *db);
 /* Runs SQL without results; logs failures. Returns 0 or -EIO. */
 int sg_store_exec(sqlite3 *db, const char *sql);
+/* A SQLite result code as a negative errno (0 for OK, ROW and DONE); db, when
+ * given, lets a failed open report the system's errno. */
+int sg_store_errno(sqlite3 *db, int rc);
 /* The schema version currently applied (PRAGMA user_version), or -EIO. */
 int sg_store_version(sqlite3 *db);
 
